@@ -1,0 +1,43 @@
+"""Command-line plumbing shared by the example's scripts.
+
+Bad input ends a script with one line on stderr that says what to fix, and exit code 2,
+instead of a usage dump or a traceback.
+"""
+import argparse
+import sys
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser with defaults shown in --help and one-line errors."""
+
+    def __init__(self, **kwargs):
+        super().__init__(formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+
+    def error(self, message):
+        fail(f"{message} (see {self.prog} --help)")
+
+
+def fail(message):
+    """Print `error: message` on stderr and exit with code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value

@@ -1,0 +1,58 @@
+"""Accuracy of CTC predictions: greedy decoding, exact match and LCS ratio.
+
+The network emits, for every one of the 80 time steps, a distribution over 11 classes
+(0 = blank, d + 1 = digit d). Greedy CTC decoding takes the best class per step, merges
+repeats and drops blanks; "1 1 0 1 2" reads as [1, 1, 2]. This module is the one place
+that decoding is written; inference imports it.
+"""
+import numpy as np
+
+
+def greedy_decode(pred, seq_len):
+    """Softmax output (seq_len * batch, classes), time-major -> list of class-id lists."""
+    best = pred.reshape(seq_len, -1, pred.shape[-1]).argmax(axis=2).T  # (batch, seq_len)
+    return [CtcMetrics.ctc_label(row) for row in best]
+
+
+def strip_padding(label):
+    """Label row [1, 9, 10, 0] -> [1, 9, 10]: class ids up to the first 0 (padding)."""
+    label = [int(x) for x in label]
+    return label[:label.index(0)] if 0 in label else label
+
+
+def longest_common_subsequence(a, b):
+    """Length of the longest common subsequence of two sequences (dynamic programming)."""
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+class CtcMetrics:
+    """Accuracy measures over a batch, in the form `mx.metric.CustomMetric` calls them."""
+
+    def __init__(self, seq_len):
+        self.seq_len = seq_len
+
+    @staticmethod
+    def ctc_label(p):
+        """Best class per time step -> decoded class ids: merge repeats, then drop blanks."""
+        p = np.asarray(p)
+        keep = (p != 0) & np.concatenate(([True], p[1:] != p[:-1]))
+        return [int(x) for x in p[keep]]
+
+    def _decoded_pairs(self, label, pred):
+        return zip(greedy_decode(pred, self.seq_len), (strip_padding(row) for row in label))
+
+    def accuracy(self, label, pred):
+        """Fraction of the batch whose decoded sequence equals the label exactly."""
+        pairs = list(self._decoded_pairs(label, pred))
+        return sum(p == l for p, l in pairs) / len(pairs)
+
+    def accuracy_lcs(self, label, pred):
+        """Mean over the batch of LCS(prediction, label) / len(label)."""
+        pairs = list(self._decoded_pairs(label, pred))
+        return sum(longest_common_subsequence(p, l) / len(l) for p, l in pairs) / len(pairs)

@@ -1,0 +1,75 @@
+"""An `mx.io.DataIter` of captcha batches for `Module.fit`.
+
+Each batch holds `data` (batch, 80, 30) images, the LSTM's initial states (all zeros) and
+`label` (batch, num_label): digit d as class d + 1, padded with 0 (the CTC blank). The
+captcha source is anything with `get_batch(batch_size)`: a DigitCaptcha drawing in this
+process, an MPDigitCaptcha drawing in worker processes, or a fixed in-memory set.
+"""
+import mxnet as mx
+
+from captcha_generator import encode_label as get_label  # noqa: F401  (the seed's name)
+
+
+class SimpleBatch(mx.io.DataBatch):
+    """A DataBatch that describes its own arrays by name."""
+
+    def __init__(self, data_names, data, label_names, label):
+        super().__init__(data=data, label=label, pad=0,
+                         provide_data=[mx.io.DataDesc(n, x.shape) for n, x in zip(data_names, data)],
+                         provide_label=[mx.io.DataDesc(n, x.shape)
+                                        for n, x in zip(label_names, label)])
+        self.data_names, self.label_names = data_names, label_names
+
+
+class OCRIter(mx.io.DataIter):
+    """`count` batches per epoch of `batch_size` captchas from `captcha`."""
+
+    def __init__(self, count, batch_size, lstm_init_states, captcha, num_label=4, name=''):
+        super().__init__(batch_size)
+        self.count, self.captcha, self.name = count, captcha, name
+        self.init_state_names = [name for name, _ in lstm_init_states]
+        self.init_state_arrays = [mx.nd.zeros(shape) for _, shape in lstm_init_states]
+        self.provide_data = ([mx.io.DataDesc('data', (batch_size,) + tuple(captcha.shape))]
+                             + [mx.io.DataDesc(n, s) for n, s in lstm_init_states])
+        self.provide_label = [mx.io.DataDesc('label', (batch_size, num_label))]
+        self.batches_served = 0
+
+    def reset(self):
+        self.batches_served = 0
+
+    def next(self):
+        if self.batches_served >= self.count:
+            raise StopIteration
+        self.batches_served += 1
+        images, labels = self.captcha.get_batch(self.batch_size)
+        return SimpleBatch(['data'] + self.init_state_names,
+                           [mx.nd.array(images)] + self.init_state_arrays,
+                           ['label'], [mx.nd.array(labels)])
+
+
+class FixedCaptchaSet:
+    """The same captchas every epoch: drawn once, served in order, batch by batch."""
+
+    def __init__(self, images, labels):
+        self.images, self.labels = images, labels
+        self.shape = images.shape[1:]
+        self.position = 0
+
+    @classmethod
+    def draw(cls, captcha, size):
+        images, labels = captcha.get_batch(size)
+        return cls(images, labels)
+
+    def get_batch(self, batch_size):
+        if self.position + batch_size > len(self.images):
+            self.position = 0
+        start, self.position = self.position, self.position + batch_size
+        return self.images[start:self.position], self.labels[start:self.position]
+
+
+def fixed_iter(captcha, size, batch_size, lstm_init_states, num_label, name='val'):
+    """An OCRIter over `size // batch_size` batches drawn once from `captcha`."""
+    count = size // batch_size
+    fixed = FixedCaptchaSet.draw(captcha, count * batch_size)
+    return OCRIter(count, batch_size, lstm_init_states, fixed, num_label, name)
+

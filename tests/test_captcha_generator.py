@@ -1,0 +1,77 @@
+import cv2
+import numpy as np
+import pytest
+
+from captcha_generator import (DigitCaptcha, encode_label, find_fonts, image_to_sequence,
+                               read_image)
+from conftest import assert_one_line_error, run_script
+
+
+def test_image_to_sequence_reads_columns_left_to_right():
+    gray = np.zeros((30, 80), np.uint8)
+    gray[:, 0] = 255
+    seq = image_to_sequence(gray)
+    assert seq.shape == (80, 30) and seq.dtype == np.float32
+    assert np.all(seq[0] == 1.0) and np.all(seq[1:] == 0.0)
+
+
+def test_image_to_sequence_scales_16_bit_and_any_size():
+    assert image_to_sequence(np.full((60, 160), 65535, np.uint16)).max() == pytest.approx(1.0)
+    assert image_to_sequence(np.full((1, 1), 128, np.uint8)).shape == (80, 30)
+
+
+def test_read_image_converts_colour_files_like_training(tmp_path):
+    rgb = np.random.RandomState(0).randint(0, 256, (60, 160, 3)).astype(np.uint8)
+    path = str(tmp_path / 'x.png')
+    cv2.imwrite(path, rgb)
+    expected = image_to_sequence(cv2.cvtColor(rgb, cv2.COLOR_BGR2GRAY))
+    np.testing.assert_array_equal(read_image(path), expected)
+
+
+@pytest.mark.parametrize('digits,label', [('089', [1, 9, 10, 0]), ('1234', [2, 3, 4, 5])])
+def test_encode_label(digits, label):
+    np.testing.assert_array_equal(encode_label(digits, 4), label)
+
+
+def test_digit_captcha_is_random_and_reproducible(font):
+    first, second = DigitCaptcha([font], seed=7), DigitCaptcha([font], seed=7)
+    samples = [first.get() for _ in range(5)]
+    for image, digits in samples:
+        assert image.shape == (80, 30) and 0 <= image.min() and image.max() <= 1
+        assert 3 <= len(digits) <= 4 and digits.isdigit()
+    again = [second.get() for _ in range(5)]
+    assert [d for _, d in samples] == [d for _, d in again]
+    np.testing.assert_array_equal(samples[-1][0], again[-1][0])
+    assert len({d for _, d in samples}) > 1
+
+
+def test_get_batch_labels_match_digits(font):
+    images, labels = DigitCaptcha([font], seed=3).get_batch(6)
+    _, first_digits = DigitCaptcha([font], seed=3).get()
+    assert images.shape == (6, 80, 30) and labels.shape == (6, 4)
+    np.testing.assert_array_equal(labels[0], encode_label(first_digits, 4))
+
+
+def test_find_fonts(tmp_path, font):
+    assert find_fonts(font) == [font]
+    with pytest.raises(ValueError, match='does not exist'):
+        find_fonts(str(tmp_path / 'missing.ttf'))
+    with pytest.raises(ValueError, match='no .ttf'):
+        find_fonts(str(tmp_path))
+    (tmp_path / 'fake.ttf').write_text('not a font')
+    with pytest.raises(ValueError, match='not a readable TrueType font'):
+        find_fonts(str(tmp_path))
+
+
+def test_cli_writes_full_size_captcha(tmp_path, font):
+    out = tmp_path / 'sample.jpg'
+    result = run_script('captcha_generator.py', font, out, '--num', '0089')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"Captcha image with digits [0, 0, 8, 9] written to {out}"
+    assert cv2.imread(str(out)).shape == (60, 160, 3)
+
+
+def test_cli_rejects_bad_digits(tmp_path, font):
+    line = assert_one_line_error(run_script('captcha_generator.py', font, tmp_path / 'x.jpg',
+                                            '--num', '12a'))
+    assert '--num' in line

@@ -1,0 +1,68 @@
+import mxnet as mx
+import numpy as np
+import pytest
+
+import lstm
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def numpy_lstm_softmax(data, params, num_layers, num_hidden):
+    """Reference forward pass, step by step, with the seed's gate order (i, g, f, o)."""
+    batch, seq_len, _ = data.shape
+    layer_input = data.transpose(1, 0, 2)
+    for l in range(num_layers):
+        c = np.zeros((batch, num_hidden))
+        h = np.zeros((batch, num_hidden))
+        outputs = []
+        for t in range(seq_len):
+            gates = (layer_input[t] @ params[f'l{l}_i2h_weight'].T + params[f'l{l}_i2h_bias']
+                     + h @ params[f'l{l}_h2h_weight'].T + params[f'l{l}_h2h_bias'])
+            i, g, f, o = np.split(gates, 4, axis=1)
+            c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+            h = sigmoid(o) * np.tanh(c)
+            outputs.append(h)
+        layer_input = np.stack(outputs)
+    scores = layer_input.reshape(seq_len * batch, num_hidden) @ params['pred_fc_weight'].T
+    scores += params['pred_fc_bias']
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_parameter_names_match_the_original_example():
+    symbol = lstm.lstm_unroll(2, 80, 100, 4, loss_type='ctc')
+    params = {n for n in symbol.list_arguments() if n not in ('data', 'label')}
+    expected = {f'l{i}_{p}' for i in range(2)
+                for p in ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias', 'init_c', 'init_h')}
+    assert params == expected | {'pred_fc_weight', 'pred_fc_bias'}
+    arg_shapes, out_shapes, _ = symbol.infer_shape(
+        data=(8, 80, 30), label=(8, 4),
+        **{n: s for n, s in lstm.init_states(8, 2, 100)})
+    named = dict(zip(symbol.list_arguments(), arg_shapes))
+    assert named['l0_i2h_weight'] == (400, 30) and named['l1_i2h_weight'] == (400, 100)
+    assert named['pred_fc_weight'] == (11, 100)
+    assert symbol.list_outputs() == ['softmax_output', 'ctc_output']
+    assert out_shapes == [(640, 11), (8,)]
+
+
+def test_unrolled_forward_matches_numpy_reference():
+    rng = np.random.RandomState(0)
+    batch, seq_len, hidden, layers = 3, 80, 8, 2
+    symbol = lstm.lstm_unroll(layers, seq_len, hidden, 4)
+    states = lstm.init_states(batch, layers, hidden)
+    arg_shapes, _, _ = symbol.infer_shape(data=(batch, seq_len, 30), **dict(states))
+    params = {n: rng.uniform(-0.5, 0.5, s) for n, s in zip(symbol.list_arguments(), arg_shapes)
+              if n != 'data' and 'init' not in n}
+    data = rng.uniform(0, 1, (batch, seq_len, 30))
+    inputs = {'data': mx.nd.array(data), **{n: mx.nd.zeros(s) for n, s in states},
+              **{n: mx.nd.array(v) for n, v in params.items()}}
+    out = symbol.bind(mx.cpu(), inputs).forward()[0].asnumpy()
+    np.testing.assert_allclose(out, numpy_lstm_softmax(data, params, layers, hidden),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_loss_type():
+    with pytest.raises(ValueError, match='unknown loss_type'):
+        lstm.lstm_unroll(1, 80, 8, 4, loss_type='mse')
