@@ -23,21 +23,29 @@ def fail(message):
     sys.exit(2)
 
 
-def positive_int(text):
+def _number(text, kind, noun):
     try:
-        value = int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {noun}")
+
+
+def positive_int(text):
+    value = _number(text, int, 'a whole number')
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
 def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    value = _number(text, float, 'a number')
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def non_negative_float(text):
+    value = _number(text, float, 'a number')
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value

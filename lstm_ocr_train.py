@@ -8,6 +8,7 @@ from a fixed seed, so its accuracy is comparable across epochs and runs. After e
 the model is saved as PREFIX-symbol.json + PREFIX-NNNN.params (written to a temporary name
 and renamed, so an interrupted run never leaves a half-written checkpoint).
 """
+import argparse
 import dataclasses
 import logging
 import os
@@ -20,21 +21,55 @@ import numpy as np
 
 import lstm
 from captcha_generator import DigitCaptcha, MPDigitCaptcha, find_fonts
-from cli import Parser, fail, positive_float, positive_int
+from cli import Parser, fail, non_negative_float, positive_float, positive_int
 from ctc_metrics import CtcMetrics
-from hyperparameters import Hyperparams
+from hyperparameters import RECIPES, Hyperparams
 from multiproc_data import WorkerError
 from ocr_iter import OCRIter, fixed_iter
 
 VALIDATION_SEED = 20180101  # the validation captchas are the same in every run
-TUNABLE = ('batch_size', 'num_epoch', 'train_epoch_size', 'eval_epoch_size',
-           'learning_rate', 'momentum', 'num_hidden', 'num_lstm_layer')
+FIXED_BY_DATA = ('num_label', 'seq_length')  # set by the captchas, not tunable
 
 
-def parse_args():
-    defaults = Hyperparams()
+def channel_list(text):
+    """'32,32' -> (32, 32); '' or 'none' -> () (no convolutional front end)."""
+    if text.strip().lower() in ('', 'none'):
+        return ()
+    try:
+        channels = tuple(int(part) for part in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers")
+    if min(channels) < 1:
+        raise argparse.ArgumentTypeError(f"channel counts must be at least 1, got {text!r}")
+    return channels
+
+
+def add_hyperparameter(parser, setting, default):
+    flag, help = f"--{setting.name}", setting.metadata['help']
+    if isinstance(default, bool):
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                            help=help)
+    elif isinstance(default, tuple):
+        parser.add_argument(flag, type=channel_list, default=default, help=help)
+    elif setting.name == 'optimizer':
+        parser.add_argument(flag, choices=['sgd', 'adam'], default=default, help=help)
+    elif setting.name in ('momentum', 'clip_gradient'):
+        parser.add_argument(flag, type=non_negative_float, default=default, help=help)
+    else:
+        kind = positive_int if isinstance(default, int) else positive_float
+        parser.add_argument(flag, type=kind, default=default, help=help)
+
+
+def parse_args(argv=None):
+    recipe_parser = argparse.ArgumentParser(add_help=False)
+    recipe_parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast')
+    recipe = recipe_parser.parse_known_args(argv)[0].recipe
+    defaults = RECIPES[recipe]
+
     parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas.")
     parser.add_argument('font_path', help="a .ttf font file, or a folder of them")
+    parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast',
+                        help="default settings below: 'fast', or the original example's 'seed'")
     parser.add_argument('--loss', choices=['ctc', 'warpctc'], default='ctc',
                         help="CTC head: MXNet's contrib.ctc_loss, or the WarpCTC head")
     parser.add_argument('--cpu', type=positive_int, default=1,
@@ -43,15 +78,17 @@ def parse_args():
     parser.add_argument('--num_proc', type=positive_int, default=max(1, (os.cpu_count() or 2) - 1),
                         help="captcha-drawing worker processes")
     parser.add_argument('--prefix', default='ocr', help="checkpoint prefix")
+    parser.add_argument('--load_epoch', type=positive_int,
+                        help="resume from checkpoint PREFIX-NNNN.params (and .states) of this epoch")
     parser.add_argument('--metric', choices=['acc', 'lcs'], default='acc',
                         help="accuracy measure: exact match, or longest-common-subsequence ratio")
     parser.add_argument('--seed', type=int, help="random seed for a reproducible run")
-    for field in dataclasses.fields(Hyperparams):
-        if field.name in TUNABLE:
-            kind = positive_int if field.type is int else positive_float
-            parser.add_argument(f"--{field.name}", type=kind, default=getattr(defaults, field.name))
-    args = parser.parse_args()
-    args.hp = Hyperparams(**{name: getattr(args, name) for name in TUNABLE})
+    tunable = [f for f in dataclasses.fields(Hyperparams) if f.name not in FIXED_BY_DATA]
+    group = parser.add_argument_group(f"hyperparameters (defaults: recipe '{recipe}')")
+    for setting in tunable:
+        add_hyperparameter(group, setting, getattr(defaults, setting.name))
+    args = parser.parse_args(argv)
+    args.hp = dataclasses.replace(defaults, **{f.name: getattr(args, f.name) for f in tunable})
     return args
 
 
@@ -72,22 +109,54 @@ def check_prefix_writable(prefix):
         fail(f"checkpoint folder {folder!r} is not writable: change --prefix")
 
 
-def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params):
-    """The files of mx.model.save_checkpoint, each written to a temporary name and renamed."""
-    symbol_file, params_file = f"{prefix}-symbol.json", f"{prefix}-{epoch:04d}.params"
+def save_checkpoint(prefix, epoch, module):
+    """The files of Module.save_checkpoint (symbol, params, optimizer states), each written
+    to a temporary name and renamed, so a killed run never leaves a half-written file."""
+    arg_params, aux_params = module.get_params()
     params = {**{f"arg:{k}": v for k, v in arg_params.items()},
               **{f"aux:{k}": v for k, v in aux_params.items()}}
-    symbol.save(f"{symbol_file}.tmp{os.getpid()}")
-    mx.nd.save(f"{params_file}.tmp{os.getpid()}", params)
-    os.replace(f"{symbol_file}.tmp{os.getpid()}", symbol_file)
-    os.replace(f"{params_file}.tmp{os.getpid()}", params_file)
-    logging.info('Saved checkpoint to "%s"', params_file)
+    files = {f"{prefix}-symbol.json": module.symbol.save,
+             f"{prefix}-{epoch:04d}.states": module.save_optimizer_states,
+             f"{prefix}-{epoch:04d}.params": lambda path: mx.nd.save(path, params)}
+    for final, write in files.items():  # params last: its presence means the rest is there
+        write(f"{final}.tmp{os.getpid()}")
+        os.replace(f"{final}.tmp{os.getpid()}", final)
+    logging.info('Saved checkpoint to "%s-%04d.params"', prefix, epoch)
 
 
-def checkpoint_callback(prefix):
+def checkpoint_callback(prefix, module):
     def callback(epoch, symbol, arg_params, aux_params):
-        save_checkpoint(prefix, epoch + 1, symbol, arg_params, aux_params)
+        save_checkpoint(prefix, epoch + 1, module)
     return callback
+
+
+def build_module(args, init_states, context):
+    """A new Module for the recipe, or, with --load_epoch, the checkpoint's with its
+    optimizer states."""
+    hp = args.hp
+    data_names = ['data'] + [name for name, _ in init_states]
+    if args.load_epoch is None:
+        symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
+                                  loss_type=args.loss, normalize=hp.normalize,
+                                  conv_channels=hp.conv_channels, bidirectional=hp.bidirectional)
+        return mx.mod.Module(symbol, data_names=data_names, label_names=['label'],
+                             context=context)
+    params = f"{args.prefix}-{args.load_epoch:04d}.params"
+    if not os.path.isfile(params):
+        fail(f"cannot resume: {params!r} not found (check --prefix and --load_epoch)")
+    states = f"{args.prefix}-{args.load_epoch:04d}.states"
+    return mx.mod.Module.load(args.prefix, args.load_epoch,
+                              load_optimizer_states=os.path.isfile(states),
+                              data_names=data_names, label_names=['label'], context=context)
+
+
+def optimizer_params(hp):
+    params = {'learning_rate': hp.learning_rate, 'wd': 0.00001}
+    if hp.optimizer == 'sgd':
+        params['momentum'] = hp.momentum
+    if hp.clip_gradient > 0:
+        params['clip_gradient'] = hp.clip_gradient
+    return params
 
 
 def make_metric(loss, metric, seq_len):
@@ -132,7 +201,9 @@ def main():
         seed_everything(args.seed)
     raise_on_sigterm()
 
-    init_states = lstm.init_states(hp.batch_size, hp.num_lstm_layer, hp.num_hidden)
+    init_states = lstm.init_states(hp.batch_size, hp.num_lstm_layer, hp.num_hidden,
+                                   hp.bidirectional)
+    module = build_module(args, init_states, context)
     train_captcha = MPDigitCaptcha(fonts, num_label=hp.num_label, num_processes=args.num_proc,
                                    max_queue_size=2 * args.num_proc, batch_size=hp.batch_size,
                                    seed=args.seed)
@@ -144,20 +215,14 @@ def main():
                               hp.eval_epoch_size, hp.batch_size, init_states, hp.num_label)
         train_iter = OCRIter(hp.train_epoch_size // hp.batch_size, hp.batch_size, init_states,
                              train_captcha, hp.num_label, name='train')
-        symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden,
-                                  hp.num_label, loss_type=args.loss)
-        module = mx.mod.Module(symbol, data_names=['data'] + [n for n, _ in init_states],
-                               label_names=['label'], context=context)
         module.fit(train_data=train_iter, eval_data=val_iter,
                    eval_metric=make_metric(args.loss, args.metric, hp.seq_length),
-                   optimizer='sgd',
-                   optimizer_params={'learning_rate': hp.learning_rate,
-                                     'momentum': hp.momentum, 'wd': 0.00001},
+                   optimizer=hp.optimizer, optimizer_params=optimizer_params(hp),
                    initializer=mx.init.Xavier(factor_type='in', magnitude=2.34),
-                   num_epoch=hp.num_epoch,
+                   begin_epoch=args.load_epoch or 0, num_epoch=hp.num_epoch,
                    batch_end_callback=mx.callback.Speedometer(
                        hp.batch_size, frequent=min(50, max(1, train_iter.count // 4))),
-                   epoch_end_callback=checkpoint_callback(args.prefix))
+                   epoch_end_callback=checkpoint_callback(args.prefix, module))
     except WorkerError as err:
         fail(err)
     except KeyboardInterrupt as why:

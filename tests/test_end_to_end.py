@@ -2,11 +2,12 @@
 import re
 
 import mxnet as mx
+import numpy as np
 import pytest
 
 from conftest import run_script
 
-TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--batch_size', 16,
+TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
         '--train_epoch_size', 128, '--eval_epoch_size', 64, '--num_proc', 1, '--seed', 3]
 
 
@@ -24,13 +25,6 @@ def test_training_logs_speed_and_validation_accuracy(trained):
     _, log = trained
     assert re.search(r'Epoch\[0\] Batch \[[\d-]+\]\s+Speed: [\d.]+ samples/sec', log)
     assert 'Epoch[2] Validation-accuracy=' in log
-
-
-def test_ctc_loss_falls(trained):
-    _, log = trained
-    losses = [float(x) for x in re.findall(r'Validation-ctc_loss=([\d.]+)', log)]
-    assert len(losses) == 3
-    assert losses[2] < losses[0] * 0.8, losses
 
 
 def test_checkpoints_load_with_mxnet_and_infer(trained, tmp_path, font):
@@ -54,3 +48,36 @@ def test_infer_several_images_prefixes_paths(trained, tmp_path, font):
     result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, *paths)
     lines = result.stdout.strip().splitlines()
     assert [line.split(': ')[0] for line in lines] == [str(p) for p in paths]
+
+
+def test_resume_continues_epochs_and_parameters(trained, font):
+    prefix, _ = trained
+    result = run_script('lstm_ocr_train.py', *TINY, '--load_epoch', 3, '--num_epoch', 4,
+                        '--learning_rate', 1e-9, '--prefix', prefix, font)
+    assert result.returncode == 0, result.stderr
+    assert 'Epoch[3] Validation-accuracy=' in result.stderr
+    assert 'Epoch[0]' not in result.stderr
+    _, before, _ = mx.model.load_checkpoint(str(prefix), 3)
+    _, after, _ = mx.model.load_checkpoint(str(prefix), 4)
+    for name in before:  # a negligible learning rate: loaded, not re-initialised
+        np.testing.assert_allclose(after[name].asnumpy(), before[name].asnumpy(), atol=1e-5)
+    assert (prefix.parent / 'ocr-0004.states').is_file()
+
+
+def test_resume_from_missing_epoch_is_a_clear_error(trained, font):
+    prefix, _ = trained
+    result = run_script('lstm_ocr_train.py', *TINY, '--load_epoch', 9, '--prefix', prefix, font)
+    assert result.returncode != 0
+    assert 'ocr-0009.params' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_seed_recipe_is_the_original_network(tmp_path, font):
+    prefix = tmp_path / 'seed'
+    result = run_script('lstm_ocr_train.py', '--recipe', 'seed', '--num_hidden', 8,
+                        '--batch_size', 8, '--train_epoch_size', 8, '--eval_epoch_size', 8,
+                        '--num_epoch', 1, '--prefix', prefix, font)
+    assert result.returncode == 0, result.stderr
+    _, params, _ = mx.model.load_checkpoint(str(prefix), 1)
+    assert set(params) == {f'l{i}_{p}' for i in range(2) for p in
+                           ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')
+                           } | {'pred_fc_bias', 'pred_fc_weight'}

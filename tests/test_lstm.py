@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import lstm
+from captcha_generator import DigitCaptcha
+from ocr_iter import fixed_iter
 
 
 def sigmoid(x):
@@ -66,3 +68,24 @@ def test_unrolled_forward_matches_numpy_reference():
 def test_unknown_loss_type():
     with pytest.raises(ValueError, match='unknown loss_type'):
         lstm.lstm_unroll(1, 80, 8, 4, loss_type='mse')
+
+
+def test_ctc_loss_falls_over_a_short_real_training_run(font):
+    """30 Adam steps of batch 16 on real captchas, through the ctc head's loss output."""
+    mx.random.seed(0)
+    states = lstm.init_states(16, 1, 32)
+    batches = fixed_iter(DigitCaptcha([font], seed=4), 96, 16, states, 4)
+    symbol = lstm.lstm_unroll(1, 80, 32, 4, loss_type='ctc', normalize=True)
+    module = mx.mod.Module(symbol, data_names=['data'] + [n for n, _ in states],
+                           label_names=['label'])
+    module.bind(batches.provide_data, batches.provide_label)
+    module.init_params(mx.init.Xavier(factor_type='in', magnitude=2.34))
+    module.init_optimizer(optimizer='adam', optimizer_params={'learning_rate': 0.01})
+    losses = []
+    for _ in range(5):
+        batches.reset()
+        for batch in batches:
+            module.forward_backward(batch)
+            module.update()
+            losses.append(module.get_outputs()[1].asnumpy().mean())
+    assert np.mean(losses[-5:]) < 0.5 * losses[0], losses
