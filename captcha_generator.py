@@ -22,7 +22,7 @@ import numpy as np
 from captcha.image import ImageCaptcha
 from PIL import ImageFont
 
-from cli import Parser, fail
+from cli import Parser, fail, positive_int, progress
 from multiproc_data import MPData
 
 CAPTCHA_WIDTH, CAPTCHA_HEIGHT = 160, 60  # what the captcha package draws
@@ -69,6 +69,11 @@ def read_image(path):
     return image_to_sequence(image)
 
 
+def pil_to_sequence(image):
+    """A PIL image -> the network's view, straight to numpy (no PNG encode/decode)."""
+    return image_to_sequence(np.asarray(image.convert('L')))
+
+
 def encode_label(digits, num_label):
     """'089' -> [1, 9, 10, 0]: digit d is class d + 1; class 0 is the CTC blank and padding."""
     label = np.zeros(num_label, dtype=np.float32)
@@ -109,9 +114,7 @@ class CaptchaGen:
         return self.captcha.generate_image(digits)
 
     def image(self, digits):
-        # Straight from PIL to numpy: no PNG encode/decode round trip.
-        gray = np.asarray(self.draw(digits).convert('L'))
-        return image_to_sequence(gray)
+        return pil_to_sequence(self.draw(digits))
 
 
 class DigitCaptcha:
@@ -137,12 +140,16 @@ class DigitCaptcha:
         length = self.rng.randint(self.num_digit_min, self.num_digit_max)
         return ''.join(str(self.rng.randint(0, 9)) for _ in range(length))
 
+    def draw(self, digits):
+        """`digits` as a full-size PIL captcha; seeded objects also seed its noise."""
+        if self.seeded:
+            CAPTCHA_NOISE.seed(self.rng.getrandbits(64))
+        return self.generator.draw(digits)
+
     def get(self):
         """One sample: (image (80, 30) float32, digit string)."""
         digits = self.random_digits()
-        if self.seeded:
-            CAPTCHA_NOISE.seed(self.rng.getrandbits(64))
-        return self.generator.image(digits), digits
+        return pil_to_sequence(self.draw(digits)), digits
 
     def get_batch(self, batch_size):
         """(images (N, 80, 30) float32, labels (N, num_label) float32)."""
@@ -198,28 +205,55 @@ class MPDigitCaptcha:
 
 
 def parse_args():
-    parser = Parser(description="Write one random digit captcha, full size, as a person sees it.")
+    parser = Parser(description="Write random digit captchas, full size, as a person sees them: "
+                                "one to OUTPUT, or --count of them into --out, named "
+                                "<digits>_<index>.png.")
     parser.add_argument('font_path', help="a .ttf font file, or a folder of them")
-    parser.add_argument('output', help="image file to write (.jpg, .png, ...)")
+    parser.add_argument('output', nargs='?', help="image file to write (.jpg, .png, ...)")
     parser.add_argument('--num', help="digits to draw, e.g. 0089 (default: 3-4 random digits)")
+    parser.add_argument('--count', type=positive_int, help="write this many labelled captchas")
+    parser.add_argument('--out', help="folder for --count captchas (created if missing)")
     parser.add_argument('--seed', type=int, help="random seed for the digits and the noise")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if (args.output is None) == (args.count is None):
+        parser.error("give either OUTPUT, or --count N with --out DIR")
+    if args.count is not None and (args.out is None or args.num is not None):
+        parser.error("--count needs --out DIR, and draws random digits (no --num)")
+    if args.num is not None and not (args.num.isdigit() and args.num.isascii()):
+        parser.error(f"--num must be digits only, e.g. 0089 (got {args.num!r})")
+    return args
+
+
+def write_captcha(captcha, digits, path):
+    try:
+        captcha.draw(digits).save(path)
+    except (OSError, ValueError) as err:
+        fail(f"cannot write {path!r}: {err}")
+
+
+def write_labelled_folder(captcha, count, folder):
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        fail(f"cannot create folder {folder!r}: {err}")
+    for index in progress(range(count), count, f"Writing captchas to {folder}"):
+        digits = captcha.random_digits()
+        write_captcha(captcha, digits, os.path.join(folder, f"{digits}_{index}.png"))
 
 
 def main():
     args = parse_args()
-    if args.num is not None and not (args.num.isdigit() and args.num.isascii()):
-        fail(f"--num must be digits only, e.g. 0089 (got {args.num!r})")
     try:
         fonts = find_fonts(args.font_path)
     except ValueError as err:
         fail(err)
     captcha = DigitCaptcha(fonts, seed=args.seed)
+    if args.count is not None:
+        write_labelled_folder(captcha, args.count, args.out)
+        print(f"{args.count} labelled captchas written to {args.out}")
+        return
     digits = args.num if args.num is not None else captcha.random_digits()
-    try:
-        captcha.generator.draw(digits).save(args.output)
-    except (OSError, ValueError) as err:
-        fail(f"cannot write {args.output!r}: {err}")
+    write_captcha(captcha, digits, args.output)
     print(f"Captcha image with digits {[int(d) for d in digits]} written to {args.output}")
 
 

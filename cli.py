@@ -49,3 +49,19 @@ def non_negative_float(text):
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
+
+
+def progress(items, total, label):
+    """Yield from `items`, showing `label: done/total (percent)` on stderr: redrawn at every
+    percent on a terminal, a line every 10 percent in a log."""
+    on_terminal = sys.stderr.isatty()
+    step, end = (1, '\r') if on_terminal else (10, '\n')
+    shown = -1
+    for done, item in enumerate(items, 1):
+        yield item
+        percent = 100 * done // total
+        if percent // step != shown:
+            shown = percent // step
+            print(f"{label}: {done}/{total} ({percent}%)", end=end, file=sys.stderr, flush=True)
+    if on_terminal:
+        print(file=sys.stderr)

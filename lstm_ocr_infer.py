@@ -6,9 +6,13 @@
 The checkpoint is loaded with mx.model.load_checkpoint; its training head (CTC loss) is cut
 off at `pred_fc` and replaced by a softmax, and the result is bound as an inference Module.
 Images of any size or colour are converted exactly as in training (captcha_generator.py).
-Several images are read in one batch; each line is then prefixed with the image's path.
+Several images (or folders of them) are read in batches; each line is then prefixed with
+the image's path. `--eval DIR` scores the model on a labelled folder instead.
 """
 import os
+import re
+import sys
+from collections import Counter
 
 import mxnet as mx
 import numpy as np
@@ -16,15 +20,37 @@ import numpy as np
 import lstm
 from captcha_generator import SEQ_LENGTH, read_image
 from cli import Parser, fail, positive_int
-from ctc_metrics import greedy_decode
+from ctc_metrics import greedy_decode, longest_common_subsequence
+
+
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.pgm', '.ppm')
+BATCH_SIZE = 256
 
 
 def parse_args():
     parser = Parser(description="Read the digits in captcha images with a trained checkpoint.")
-    parser.add_argument('images', nargs='+', metavar='IMAGE', help="image file(s) to read")
-    parser.add_argument('--prefix', default='ocr', help="checkpoint prefix")
-    parser.add_argument('--epoch', type=positive_int, default=100, help="checkpoint epoch")
-    return parser.parse_args()
+    parser.add_argument('images', nargs='*', metavar='IMAGE',
+                        help="image files, or folders of them, to read")
+    parser.add_argument('--prefix', default='model/ocr', help="checkpoint prefix")
+    parser.add_argument('--epoch', type=positive_int, default=30, help="checkpoint epoch")
+    parser.add_argument('--eval', metavar='DIR',
+                        help="score the model on a folder of images whose names start with "
+                             "their digits, e.g. 0089_17.png (captcha_generator.py --count)")
+    args = parser.parse_args()
+    if not args.images and args.eval is None:
+        parser.error("give IMAGE files or folders to read, or --eval DIR")
+    return args
+
+
+def image_files(path):
+    """A file -> [file]; a folder -> its image files, sorted. Raises ValueError if none."""
+    if not os.path.isdir(path):
+        return [path]
+    files = sorted(os.path.join(path, f) for f in os.listdir(path)
+                   if f.lower().endswith(IMAGE_SUFFIXES))
+    if not files:
+        raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {path!r}")
+    return files
 
 
 def load_inference_model(prefix, epoch):
@@ -74,15 +100,76 @@ class Reader:
         return [[c - 1 for c in classes] for classes in greedy_decode(prob, SEQ_LENGTH)][:len(images)]
 
 
+def read_images(paths):
+    """Read every file it can -> (paths read, (n, 80, 30) images, error messages)."""
+    good, images, errors = [], [], []
+    for path in paths:
+        try:
+            images.append(read_image(path))
+            good.append(path)
+        except ValueError as err:
+            errors.append(str(err))
+    return good, np.stack(images) if images else None, errors
+
+
+def read_digits(reader, images):
+    digits = []
+    for start in range(0, len(images), reader.batch_size):
+        digits.extend(reader.read(images[start:start + reader.batch_size]))
+    return digits
+
+
+def true_digits(path):
+    """'0089_17.png' -> [0, 0, 8, 9]; None when the name does not start with digits."""
+    match = re.match(r'\d+', os.path.basename(path))
+    return [int(d) for d in match.group()] if match else None
+
+
+def evaluate(paths, predictions):
+    """Print exact-match and LCS accuracy and the digits most often read as others."""
+    truths = [true_digits(path) for path in paths]
+    pairs = [(t, p) for t, p in zip(truths, predictions) if t is not None]
+    for path, truth in zip(paths, truths):
+        if truth is None:
+            print(f"error: {path!r} has no leading digits to score against", file=sys.stderr)
+    if not pairs:
+        fail("no image in the folder is named after its digits (e.g. 0089_17.png)")
+    exact = sum(t == p for t, p in pairs) / len(pairs)
+    lcs = sum(longest_common_subsequence(t, p) / len(t) for t, p in pairs) / len(pairs)
+    confusions = Counter((a, b) for t, p in pairs if len(t) == len(p)
+                         for a, b in zip(t, p) if a != b)
+    print(f"images: {len(pairs)}")
+    print(f"exact-match accuracy: {exact:.4f}")
+    print(f"LCS accuracy: {lcs:.4f}")
+    confused = ', '.join(f"{a}->{b} x{n}" for (a, b), n in confusions.most_common(5))
+    print(f"most confused (true->read): {confused or 'none'}")
+    return len(pairs) == len(paths)
+
+
 def main():
     args = parse_args()
     try:
-        images = np.stack([read_image(path) for path in args.images])
-        reader = Reader(args.prefix, args.epoch, batch_size=len(images))
+        paths = [f for path in (args.images or [args.eval]) for f in image_files(path)]
     except ValueError as err:
         fail(err)
-    for path, digits in zip(args.images, reader.read(images)):
-        print(f"Digits: {digits}" if len(args.images) == 1 else f"{path}: Digits: {digits}")
+    good, images, errors = read_images(paths)
+    if not good:
+        fail(errors[0] if len(errors) == 1 else f"none of the {len(paths)} images could be read")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    try:
+        reader = Reader(args.prefix, args.epoch, batch_size=min(len(images), BATCH_SIZE))
+    except ValueError as err:
+        fail(err)
+    predictions = read_digits(reader, images)
+    if args.eval:
+        all_scored = evaluate(good, predictions)
+    else:
+        for path, digits in zip(good, predictions):
+            print(f"Digits: {digits}" if len(paths) == 1 else f"{path}: Digits: {digits}")
+        all_scored = True
+    if len(good) < len(paths) or not all_scored:
+        sys.exit(1)
 
 
 if __name__ == '__main__':

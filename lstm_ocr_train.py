@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import sys
+import time
 
 import mxnet as mx
 import numpy as np
@@ -53,6 +54,8 @@ def add_hyperparameter(parser, setting, default):
         parser.add_argument(flag, type=channel_list, default=default, help=help)
     elif setting.name == 'optimizer':
         parser.add_argument(flag, choices=['sgd', 'adam'], default=default, help=help)
+    elif setting.name == 'lr_schedule':
+        parser.add_argument(flag, choices=['constant', 'cosine'], default=default, help=help)
     elif setting.name in ('momentum', 'clip_gradient'):
         parser.add_argument(flag, type=non_negative_float, default=default, help=help)
     else:
@@ -130,6 +133,14 @@ def checkpoint_callback(prefix, module):
     return callback
 
 
+def elapsed_callback(start):
+    """After each validation: wall-clock time since the script started."""
+    def callback(param):
+        logging.info("Epoch[%d] Validation done %.1f minutes after start",
+                     param.epoch, (time.time() - start) / 60)
+    return callback
+
+
 def build_module(args, init_states, context):
     """A new Module for the recipe, or, with --load_epoch, the checkpoint's with its
     optimizer states."""
@@ -145,13 +156,26 @@ def build_module(args, init_states, context):
     if not os.path.isfile(params):
         fail(f"cannot resume: {params!r} not found (check --prefix and --load_epoch)")
     states = f"{args.prefix}-{args.load_epoch:04d}.states"
-    return mx.mod.Module.load(args.prefix, args.load_epoch,
-                              load_optimizer_states=os.path.isfile(states),
-                              data_names=data_names, label_names=['label'], context=context)
+    module = mx.mod.Module.load(args.prefix, args.load_epoch,
+                                load_optimizer_states=os.path.isfile(states),
+                                data_names=data_names, label_names=['label'], context=context)
+    input_shapes = dict(init_states, data=(hp.batch_size, hp.seq_length, 30),
+                        label=(hp.batch_size, hp.num_label))
+    try:
+        module.symbol.infer_shape(**input_shapes)
+    except mx.base.MXNetError:
+        fail(f"cannot resume: {params!r} was trained with other settings; pass the --recipe "
+             "and network options it was trained with")
+    return module
 
 
-def optimizer_params(hp):
-    params = {'learning_rate': hp.learning_rate, 'wd': 0.00001}
+def optimizer_params(hp, batches_per_epoch, begin_epoch):
+    # Module's saved optimizer states do not hold the update count: restore it for the schedule
+    params = {'learning_rate': hp.learning_rate, 'wd': 0.00001,
+              'begin_num_update': begin_epoch * batches_per_epoch}
+    if hp.lr_schedule == 'cosine':
+        params['lr_scheduler'] = mx.lr_scheduler.CosineScheduler(
+            max_update=hp.num_epoch * batches_per_epoch, base_lr=hp.learning_rate)
     if hp.optimizer == 'sgd':
         params['momentum'] = hp.momentum
     if hp.clip_gradient > 0:
@@ -185,6 +209,7 @@ def raise_on_sigterm():
 
 
 def main():
+    start = time.time()
     args = parse_args()
     hp = args.hp
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
@@ -217,12 +242,14 @@ def main():
                              train_captcha, hp.num_label, name='train')
         module.fit(train_data=train_iter, eval_data=val_iter,
                    eval_metric=make_metric(args.loss, args.metric, hp.seq_length),
-                   optimizer=hp.optimizer, optimizer_params=optimizer_params(hp),
+                   optimizer=hp.optimizer,
+                   optimizer_params=optimizer_params(hp, train_iter.count, args.load_epoch or 0),
                    initializer=mx.init.Xavier(factor_type='in', magnitude=2.34),
                    begin_epoch=args.load_epoch or 0, num_epoch=hp.num_epoch,
                    batch_end_callback=mx.callback.Speedometer(
                        hp.batch_size, frequent=min(50, max(1, train_iter.count // 4))),
-                   epoch_end_callback=checkpoint_callback(args.prefix, module))
+                   epoch_end_callback=checkpoint_callback(args.prefix, module),
+                   eval_end_callback=elapsed_callback(start))
     except WorkerError as err:
         fail(err)
     except KeyboardInterrupt as why:

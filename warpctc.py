@@ -23,24 +23,6 @@ def log_softmax(activations):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def _logsumexp(*terms):
-    stacked = np.stack(terms)
-    top = stacked.max(axis=0)
-    top_safe = np.where(np.isneginf(top), 0.0, top)
-    with np.errstate(divide='ignore'):
-        return top_safe + np.log(np.exp(stacked - top_safe).sum(axis=0))
-
-
-def _shift(x, by):
-    """x[..., s - by] at position s, -inf where s - by < 0 (or > len for negative `by`)."""
-    out = np.full_like(x, -np.inf)
-    if by > 0:
-        out[..., by:] = x[..., :-by]
-    else:
-        out[..., :by] = x[..., -by:]
-    return out
-
-
 def extend_labels(labels, alphabet):
     """(batch, L) labels padded with 0 -> blank-interleaved (batch, 2L + 1) and real lengths.
 
@@ -80,29 +62,34 @@ def ctc_cost_and_grad(activations, labels):
     emit = log_probs[:, batch_index, extended]  # (T, batch, S): log y_t(l'_s)
     can_skip = np.zeros((batch, S), dtype=bool)
     can_skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
-    positions = np.arange(S)[None, :]
     last, second_last = (2 * lengths)[:, None], (2 * lengths - 1)[:, None]
 
     alpha = np.full((T, batch, S), -np.inf)
     alpha[0, :, :2] = emit[0, :, :2]
     for t in range(1, T):
-        prev = alpha[t - 1]
-        skip = np.where(can_skip, _shift(prev, 2), -np.inf)
-        alpha[t] = _logsumexp(prev, _shift(prev, 1), skip) + emit[t]
+        prev, now = alpha[t - 1], alpha[t]
+        now[:] = prev
+        now[:, 1:] = np.logaddexp(prev[:, 1:], prev[:, :-1])
+        now[:, 2:] = np.where(can_skip[:, 2:], np.logaddexp(now[:, 2:], prev[:, :-2]), now[:, 2:])
+        now += emit[t]
 
     beta = np.full((T, batch, S), -np.inf)
+    positions = np.arange(S)[None, :]
     ends = (positions == last) | (positions == second_last)
     beta[T - 1] = np.where(ends, emit[T - 1], -np.inf)
-    skip_from = _shift(can_skip.astype(float), -2) > 0  # s -> s + 2 allowed
     for t in range(T - 2, -1, -1):
-        nxt = beta[t + 1]
-        skip = np.where(skip_from, _shift(nxt, -2), -np.inf)
-        beta[t] = _logsumexp(nxt, _shift(nxt, -1), skip) + emit[t]
+        nxt, now = beta[t + 1], beta[t]
+        now[:] = nxt
+        now[:, :-1] = np.logaddexp(nxt[:, :-1], nxt[:, 1:])
+        # s -> s + 2 is allowed exactly where alpha may skip into s + 2
+        now[:, :-2] = np.where(can_skip[:, 2:], np.logaddexp(now[:, :-2], nxt[:, 2:]),
+                               now[:, :-2])
+        now += emit[t]
 
     final = alpha[T - 1]
     end_on_label = np.take_along_axis(final, np.maximum(second_last, 0), axis=1)[:, 0]
-    log_likelihood = _logsumexp(np.take_along_axis(final, last, axis=1)[:, 0],
-                                np.where(lengths > 0, end_on_label, -np.inf))
+    log_likelihood = np.logaddexp(np.take_along_axis(final, last, axis=1)[:, 0],
+                                  np.where(lengths > 0, end_on_label, -np.inf))
     # occupancy of each extended position: alpha_t(s) beta_t(s) / (y_t(l'_s) p(l|x))
     with np.errstate(invalid='ignore'):
         occupancy = np.exp(alpha + beta - emit - log_likelihood[None, :, None])

@@ -75,3 +75,25 @@ def test_cli_rejects_bad_digits(tmp_path, font):
     line = assert_one_line_error(run_script('captcha_generator.py', font, tmp_path / 'x.jpg',
                                             '--num', '12a'))
     assert '--num' in line
+
+
+def test_cli_writes_a_labelled_folder_reproducibly(tmp_path, font):
+    names = []
+    for run in ('a', 'b'):
+        result = run_script('captcha_generator.py', font, '--count', 12, '--out',
+                            tmp_path / run, '--seed', 9)
+        assert result.returncode == 0, result.stderr
+        assert '12/12 (100%)' in result.stderr  # progress
+        names.append(sorted(p.name for p in (tmp_path / run).iterdir()))
+    assert names[0] == names[1] and len(names[0]) == 12
+    for name in names[0]:
+        digits, index = name[:-4].split('_')
+        assert 3 <= len(digits) <= 4 and digits.isdigit() and 0 <= int(index) < 12
+    a, b = (cv2.imread(str(tmp_path / run / names[0][0])) for run in ('a', 'b'))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_cli_needs_output_or_count(tmp_path, font):
+    assert 'either OUTPUT' in assert_one_line_error(run_script('captcha_generator.py', font))
+    line = assert_one_line_error(run_script('captcha_generator.py', font, '--count', 3))
+    assert '--out' in line

@@ -81,3 +81,51 @@ def test_seed_recipe_is_the_original_network(tmp_path, font):
     assert set(params) == {f'l{i}_{p}' for i in range(2) for p in
                            ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')
                            } | {'pred_fc_bias', 'pred_fc_weight'}
+
+
+def test_eval_scores_a_labelled_folder(trained, tmp_path, font):
+    prefix, _ = trained
+    folder = tmp_path / 'labelled'
+    run_script('captcha_generator.py', font, '--count', 10, '--out', folder, '--seed', 2)
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, '--eval', folder)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'images: 10'
+    assert re.fullmatch(r'exact-match accuracy: [01]\.\d{4}', lines[1])
+    assert re.fullmatch(r'LCS accuracy: [01]\.\d{4}', lines[2])
+    assert lines[3].startswith('most confused (true->read): ')
+
+
+def test_folder_with_an_unreadable_file_reads_the_rest(trained, tmp_path, font):
+    prefix, _ = trained
+    for name in ('a.png', 'b.png'):
+        run_script('captcha_generator.py', font, tmp_path / name)
+    (tmp_path / 'c.png').write_text('not an image')
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, tmp_path)
+    assert result.returncode != 0
+    assert [line.split(': ')[0] for line in result.stdout.splitlines()] == [
+        str(tmp_path / 'a.png'), str(tmp_path / 'b.png')]
+    assert result.stderr.strip() == f"error: cannot read image '{tmp_path / 'c.png'}': " \
+                                    "give a JPEG, PNG, BMP or TIFF file"
+
+
+def test_resume_with_other_network_settings_is_a_clear_error(trained, font):
+    prefix, _ = trained
+    args = [a if a != 16 else 24 for a in TINY]  # another --num_hidden (and --batch_size)
+    result = run_script('lstm_ocr_train.py', *args, '--load_epoch', 3, '--num_epoch', 4,
+                        '--prefix', prefix, font)
+    assert result.returncode != 0
+    assert 'trained with other settings' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_warpctc_head_trains_and_its_checkpoint_infers(tmp_path, font):
+    prefix = tmp_path / 'warp'
+    result = run_script('lstm_ocr_train.py', *TINY, '--loss', 'warpctc', '--num_epoch', 1,
+                        '--prefix', prefix, font)
+    assert result.returncode == 0, result.stderr
+    assert 'Epoch[0] Validation-accuracy=' in result.stderr
+    sample = tmp_path / 'sample.png'
+    run_script('captcha_generator.py', font, sample)
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 1, sample)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('Digits: [')
