@@ -25,13 +25,15 @@ from ctc_metrics import greedy_decode, longest_common_subsequence
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.pgm', '.ppm')
 BATCH_SIZE = 256
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model', 'ocr')
 
 
 def parse_args():
     parser = Parser(description="Read the digits in captcha images with a trained checkpoint.")
     parser.add_argument('images', nargs='*', metavar='IMAGE',
                         help="image files, or folders of them, to read")
-    parser.add_argument('--prefix', default='model/ocr', help="checkpoint prefix")
+    parser.add_argument('--prefix', default=SHIPPED_MODEL,
+                        help="checkpoint prefix; the default is the model shipped in model/")
     parser.add_argument('--epoch', type=positive_int, default=30, help="checkpoint epoch")
     parser.add_argument('--eval', metavar='DIR',
                         help="score the model on a folder of images whose names start with "

@@ -57,14 +57,14 @@ def ctc_cost_and_grad(activations, labels):
         raise ValueError(f"CTC label of sample {n} needs {needed[n]} time steps (its "
                          f"{lengths[n]} labels plus blanks between repeats) but the input has {T}")
 
-    log_probs = log_softmax(activations.astype(np.float64))
+    log_probs = log_softmax(activations)  # float32 from MXNet, as contrib.ctc_loss computes
     batch_index = np.arange(batch)[:, None]
     emit = log_probs[:, batch_index, extended]  # (T, batch, S): log y_t(l'_s)
     can_skip = np.zeros((batch, S), dtype=bool)
     can_skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
     last, second_last = (2 * lengths)[:, None], (2 * lengths - 1)[:, None]
 
-    alpha = np.full((T, batch, S), -np.inf)
+    alpha = np.full((T, batch, S), -np.inf, dtype=log_probs.dtype)
     alpha[0, :, :2] = emit[0, :, :2]
     for t in range(1, T):
         prev, now = alpha[t - 1], alpha[t]
@@ -73,7 +73,7 @@ def ctc_cost_and_grad(activations, labels):
         now[:, 2:] = np.where(can_skip[:, 2:], np.logaddexp(now[:, 2:], prev[:, :-2]), now[:, 2:])
         now += emit[t]
 
-    beta = np.full((T, batch, S), -np.inf)
+    beta = np.full((T, batch, S), -np.inf, dtype=log_probs.dtype)
     positions = np.arange(S)[None, :]
     ends = (positions == last) | (positions == second_last)
     beta[T - 1] = np.where(ends, emit[T - 1], -np.inf)
@@ -94,7 +94,7 @@ def ctc_cost_and_grad(activations, labels):
     with np.errstate(invalid='ignore'):
         occupancy = np.exp(alpha + beta - emit - log_likelihood[None, :, None])
     occupancy = np.nan_to_num(occupancy)
-    one_hot = np.eye(alphabet)[extended]  # (batch, S, alphabet)
+    one_hot = np.eye(alphabet, dtype=log_probs.dtype)[extended]  # (batch, S, alphabet)
     grad = np.exp(log_probs) - np.einsum('tns,nsc->tnc', occupancy, one_hot)
     return -log_likelihood, grad
 

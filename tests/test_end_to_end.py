@@ -129,3 +129,11 @@ def test_warpctc_head_trains_and_its_checkpoint_infers(tmp_path, font):
     result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 1, sample)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('Digits: [')
+
+
+def test_shipped_model_reads_a_captcha_by_default(tmp_path, font):
+    sample = tmp_path / 'sample.jpg'
+    run_script('captcha_generator.py', font, sample, '--num', '0089', '--seed', 1)
+    result = run_script('lstm_ocr_infer.py', sample, cwd=tmp_path)  # from another folder
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == 'Digits: [0, 0, 8, 9]'
