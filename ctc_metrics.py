@@ -45,14 +45,24 @@ class CtcMetrics:
         return [int(x) for x in p[keep]]
 
     def _decoded_pairs(self, label, pred):
-        return zip(greedy_decode(pred, self.seq_len), (strip_padding(row) for row in label))
+        return [(strip_padding(row), decoded)
+                for row, decoded in zip(label, greedy_decode(pred, self.seq_len))]
 
     def accuracy(self, label, pred):
         """Fraction of the batch whose decoded sequence equals the label exactly."""
-        pairs = list(self._decoded_pairs(label, pred))
-        return sum(p == l for p, l in pairs) / len(pairs)
+        return exact_match(self._decoded_pairs(label, pred))
 
     def accuracy_lcs(self, label, pred):
         """Mean over the batch of LCS(prediction, label) / len(label)."""
-        pairs = list(self._decoded_pairs(label, pred))
-        return sum(longest_common_subsequence(p, l) / len(l) for p, l in pairs) / len(pairs)
+        return lcs_accuracy(self._decoded_pairs(label, pred))
+
+
+def exact_match(pairs):
+    """Fraction of (truth, prediction) pairs that are equal."""
+    return sum(truth == prediction for truth, prediction in pairs) / len(pairs)
+
+
+def lcs_accuracy(pairs):
+    """Mean over (truth, prediction) pairs of LCS(truth, prediction) / len(truth)."""
+    return sum(longest_common_subsequence(truth, prediction) / len(truth)
+               for truth, prediction in pairs) / len(pairs)

@@ -18,9 +18,9 @@ import mxnet as mx
 import numpy as np
 
 import lstm
-from captcha_generator import SEQ_LENGTH, read_image
+from captcha_generator import COLUMN_HEIGHT, SEQ_LENGTH, read_image
 from cli import Parser, fail, positive_int
-from ctc_metrics import greedy_decode, longest_common_subsequence
+from ctc_metrics import exact_match, greedy_decode, lcs_accuracy
 
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.pgm', '.ppm')
@@ -84,7 +84,7 @@ class Reader:
         self.states = [mx.nd.zeros((batch_size, num_hidden[name])) for name in state_names]
         self.module = mx.mod.Module(softmax, data_names=['data'] + state_names,
                                     label_names=None, context=context)
-        self.module.bind(data_shapes=[('data', (batch_size, SEQ_LENGTH, 30))]
+        self.module.bind(data_shapes=[('data', (batch_size, SEQ_LENGTH, COLUMN_HEIGHT))]
                          + [(n, s.shape) for n, s in zip(state_names, self.states)],
                          for_training=False)
         try:
@@ -136,13 +136,11 @@ def evaluate(paths, predictions):
             print(f"error: {path!r} has no leading digits to score against", file=sys.stderr)
     if not pairs:
         fail("no image in the folder is named after its digits (e.g. 0089_17.png)")
-    exact = sum(t == p for t, p in pairs) / len(pairs)
-    lcs = sum(longest_common_subsequence(t, p) / len(t) for t, p in pairs) / len(pairs)
     confusions = Counter((a, b) for t, p in pairs if len(t) == len(p)
                          for a, b in zip(t, p) if a != b)
     print(f"images: {len(pairs)}")
-    print(f"exact-match accuracy: {exact:.4f}")
-    print(f"LCS accuracy: {lcs:.4f}")
+    print(f"exact-match accuracy: {exact_match(pairs):.4f}")
+    print(f"LCS accuracy: {lcs_accuracy(pairs):.4f}")
     confused = ', '.join(f"{a}->{b} x{n}" for (a, b), n in confusions.most_common(5))
     print(f"most confused (true->read): {confused or 'none'}")
     return len(pairs) == len(paths)

@@ -21,7 +21,7 @@ import mxnet as mx
 import numpy as np
 
 import lstm
-from captcha_generator import DigitCaptcha, MPDigitCaptcha, find_fonts
+from captcha_generator import COLUMN_HEIGHT, DigitCaptcha, MPDigitCaptcha, find_fonts
 from cli import Parser, fail, non_negative_float, positive_float, positive_int
 from ctc_metrics import CtcMetrics
 from hyperparameters import RECIPES, Hyperparams
@@ -64,15 +64,17 @@ def add_hyperparameter(parser, setting, default):
 
 
 def parse_args(argv=None):
-    recipe_parser = argparse.ArgumentParser(add_help=False)
-    recipe_parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast')
+    # The recipe sets the other options' defaults, so it is read first.
+    recipe_parser = Parser(add_help=False)
+    recipe_parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast',
+                               help="default settings below: 'fast', or the original "
+                                    "example's 'seed'")
     recipe = recipe_parser.parse_known_args(argv)[0].recipe
     defaults = RECIPES[recipe]
 
-    parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas.")
+    parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas.",
+                    parents=[recipe_parser])
     parser.add_argument('font_path', help="a .ttf font file, or a folder of them")
-    parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast',
-                        help="default settings below: 'fast', or the original example's 'seed'")
     parser.add_argument('--loss', choices=['ctc', 'warpctc'], default='ctc',
                         help="CTC head: MXNet's contrib.ctc_loss, or the WarpCTC head")
     parser.add_argument('--cpu', type=positive_int, default=1,
@@ -159,7 +161,7 @@ def build_module(args, init_states, context):
     module = mx.mod.Module.load(args.prefix, args.load_epoch,
                                 load_optimizer_states=os.path.isfile(states),
                                 data_names=data_names, label_names=['label'], context=context)
-    input_shapes = dict(init_states, data=(hp.batch_size, hp.seq_length, 30),
+    input_shapes = dict(init_states, data=(hp.batch_size, hp.seq_length, COLUMN_HEIGHT),
                         label=(hp.batch_size, hp.num_label))
     try:
         module.symbol.infer_shape(**input_shapes)

@@ -18,6 +18,7 @@ def checkpoint(tmp_path_factory, font):
     (['missing_fonts/'], 'does not exist'),
     (['{empty}'], 'no .ttf'),
     (['--loss', 'foo', '{font}'], "invalid choice: 'foo'"),
+    (['--recipe', 'quick', '{font}'], "invalid choice: 'quick'"),
     (['--gpu', 1, '{font}'], '0 GPUs'),
     (['--batch_size', 0, '{font}'], 'must be at least 1'),
     (['--num_proc', 0, '{font}'], 'must be at least 1'),
