@@ -1,25 +1,51 @@
 """Benchmarks of the LSTM-OCR example: one line per figure, `name value unit`.
 
-    python bench.py           # every figure
-    python bench.py --quick   # fewer repetitions
+    python bench.py           # every figure, under 10 minutes on a 2-core laptop
+    python bench.py --quick   # fewer and shorter repetitions, under a minute
 
 Where a figure has a baseline measured in the same run, a line `name_ratio value` follows.
-Figures are medians over repetitions, so one slow repetition does not move them.
+The baselines are the original example's ways, rebuilt here from its description:
+
+- generation: one captcha at a time through the `captcha` package's PNG output, decoded
+  again with OpenCV, each sample put on a multiprocessing queue on its own;
+- compute: the plain unrolled symbol, one FullyConnected per step for the input and for the
+  hidden state, SliceChannel to split the input and Concat to gather the steps (2x100 LSTM);
+- end to end: both together, fed to Module as lstm_ocr_train.py's loop does;
+- the CTC heads: contrib.ctc_loss against the WarpCTC head (warpctc.py).
+
+Training throughput is measured through the same Module calls Module.fit makes
+(forward_backward, update), on batches from the same iterators lstm_ocr_train.py uses.
 """
+import multiprocessing
+import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
+import cv2
 import mxnet as mx
 import numpy as np
+from captcha.image import ImageCaptcha
 
 import lstm
+from captcha_generator import (CAPTCHA_HEIGHT, CAPTCHA_WIDTH, COLUMN_HEIGHT, SEQ_LENGTH,
+                               DigitCaptcha, MPDigitCaptcha, encode_label, image_to_sequence,
+                               write_record_file)
 from cli import Parser
+from get_fonts import TRAINING_FONTS
+from hyperparameters import RECIPES
+from lstm_ocr_infer import SHIPPED_MODEL, Reader
+from ocr_iter import OCRIter, RecordCaptchaSet
 
-SEQ_LEN, NUM_LABEL, BATCH = 80, 4, 128
+NUM_LABEL, BATCH = 4, 128
+REPO = os.path.dirname(os.path.abspath(__file__))
 
 
-def report(name, value, unit):
-    print(f"{name} {value:.4g} {unit}", flush=True)
+def report(name, value, unit=''):
+    print(f"{name} {value:.4g} {unit}".rstrip(), flush=True)
 
 
 def median_seconds(run, repeats, warmup=2):
@@ -33,18 +59,171 @@ def median_seconds(run, repeats, warmup=2):
     return statistics.median(times)
 
 
+# --- generation -------------------------------------------------------------------------
+
+def seed_style_worker(samples, fonts, stop):
+    """The original's generator: PNG bytes from the captcha package, decoded again, one
+    sample per queue item."""
+    captcha, rng = ImageCaptcha(width=CAPTCHA_WIDTH, height=CAPTCHA_HEIGHT, fonts=fonts), \
+        np.random.default_rng()
+    while not stop.is_set():
+        digits = ''.join(map(str, rng.integers(0, 10, rng.integers(3, 5))))
+        png = captcha.generate(digits).getvalue()
+        gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        small = cv2.resize(gray, (SEQ_LENGTH, COLUMN_HEIGHT))
+        samples.put(((small / 255.0).astype(np.float32).T, encode_label(digits, NUM_LABEL)))
+
+
+def seed_style_batches(fonts):
+    """A batch source in the original's way: one worker, samples gathered in the trainer."""
+    context = multiprocessing.get_context('spawn')
+    samples, stop = context.Queue(4 * BATCH), context.Event()
+    worker = context.Process(target=seed_style_worker, args=(samples, fonts, stop), daemon=True)
+    worker.start()
+
+    class Source:
+        shape = (SEQ_LENGTH, COLUMN_HEIGHT)
+
+        def get_batch(self, batch_size):
+            pairs = [samples.get() for _ in range(batch_size)]
+            return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+        def reset(self):
+            stop.set()
+            worker.join(5)
+            worker.kill()
+    return Source()
+
+
+def our_batches(fonts, batch_size=BATCH):
+    """Worker-drawn batches through shared memory, as lstm_ocr_train.py gets them."""
+    source = MPDigitCaptcha(fonts, num_processes=1, max_queue_size=2, batch_size=batch_size)
+    source.start()
+    return source
+
+
+def images_per_s(source, batches, batch_size=BATCH):
+    source.get_batch(batch_size)  # the worker has started and drawn once
+    start = time.perf_counter()
+    for _ in range(batches):
+        source.get_batch(batch_size)
+    return batches * batch_size / (time.perf_counter() - start)
+
+
+def bench_generation(fonts, batches):
+    baseline, ours = seed_style_batches(fonts), our_batches(fonts)
+    try:
+        base_rate = images_per_s(baseline, batches)
+        our_rate = images_per_s(ours, batches)
+    finally:
+        baseline.reset()
+        ours.reset()
+    report('gen_images_per_s_per_proc', our_rate, 'images/s')
+    report('gen_images_per_s_per_proc_ratio', our_rate / base_rate)
+    report('gen_baseline_images_per_s_per_proc', base_rate, 'images/s')
+
+
+# --- compute ----------------------------------------------------------------------------
+
+def plain_unrolled_symbol(num_lstm_layer=2, seq_len=SEQ_LENGTH, num_hidden=100):
+    """The original example's graph: per step, one FullyConnected for the input and one for
+    the hidden state; SliceChannel splits the input, Concat gathers the outputs."""
+    data = mx.sym.Variable('data')
+    steps = mx.sym.SliceChannel(data, num_outputs=seq_len, axis=1, squeeze_axis=True)
+    states = [(mx.sym.Variable(f"l{i}_init_c"), mx.sym.Variable(f"l{i}_init_h"))
+              for i in range(num_lstm_layer)]
+    weights = [{kind: mx.sym.Variable(f"l{i}_{kind}") for kind in
+                ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')}
+               for i in range(num_lstm_layer)]
+    hidden = []
+    for t in range(seq_len):
+        x = steps[t]
+        for i in range(num_lstm_layer):
+            c, h = states[i]
+            w = weights[i]
+            gates = mx.sym.SliceChannel(
+                mx.sym.FullyConnected(x, weight=w['i2h_weight'], bias=w['i2h_bias'],
+                                      num_hidden=4 * num_hidden)
+                + mx.sym.FullyConnected(h, weight=w['h2h_weight'], bias=w['h2h_bias'],
+                                        num_hidden=4 * num_hidden), num_outputs=4)
+            c = mx.sym.sigmoid(gates[2]) * c + mx.sym.sigmoid(gates[0]) * mx.sym.tanh(gates[1])
+            h = mx.sym.sigmoid(gates[3]) * mx.sym.tanh(c)
+            states[i] = (c, h)
+            x = h
+        hidden.append(x)
+    pred = mx.sym.FullyConnected(mx.sym.Concat(*hidden, dim=0), num_hidden=lstm.NUM_CLASSES,
+                                 name='pred_fc')
+    return lstm.add_ctc_loss(pred, seq_len), lstm.init_states(BATCH, num_lstm_layer, num_hidden)
+
+
+def recipe_symbol(rnn, batch_size=BATCH):
+    """The default (fast) recipe's network and its initial-state inputs."""
+    hp = RECIPES['fast']
+    symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
+                              'ctc', hp.normalize, hp.conv_channels, hp.bidirectional,
+                              hp.column_pool, rnn)
+    return symbol, lstm.init_states(batch_size, hp.num_lstm_layer, hp.num_hidden,
+                                    hp.bidirectional, rnn)
+
+
+def seed_symbol(rnn):
+    """The seed recipe's network (2x100, raw pixels), built by lstm.py."""
+    hp = RECIPES['seed']
+    symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
+                              'ctc', rnn=rnn)
+    return symbol, lstm.init_states(BATCH, hp.num_lstm_layer, hp.num_hidden, rnn=rnn)
+
+
+def training_module(symbol, init_states, batch_size=BATCH):
+    module = mx.mod.Module(symbol, data_names=['data'] + [n for n, _ in init_states],
+                           label_names=['label'])
+    module.bind([('data', (batch_size, SEQ_LENGTH, COLUMN_HEIGHT))] + init_states,
+                [('label', (batch_size, NUM_LABEL))])
+    module.init_params(mx.init.Xavier(factor_type='in', magnitude=2.34))
+    module.init_optimizer(optimizer='adam', optimizer_params={'learning_rate': 0.001})
+    return module
+
+
+def train_step(module, batch):
+    module.forward_backward(batch)
+    module.update()
+    module.get_outputs()[0].wait_to_read()
+
+
+def compute_samples_per_s(symbol, init_states, repeats):
+    """Forward+backward+update of one fixed batch of 128 real captchas."""
+    module = training_module(symbol, init_states)
+    images, labels = DigitCaptcha(TRAINING_FONTS[:1], seed=0).get_batch(BATCH)
+    batch = mx.io.DataBatch([mx.nd.array(images)] + [mx.nd.zeros(s) for _, s in init_states],
+                            [mx.nd.array(labels)])
+    return BATCH / median_seconds(lambda: train_step(module, batch), repeats)
+
+
+def bench_compute(repeats):
+    baseline = compute_samples_per_s(*plain_unrolled_symbol(), repeats)
+    figures = [('compute_unrolled_samples_per_s', recipe_symbol('unrolled')),
+               ('compute_fused_samples_per_s', recipe_symbol('fused')),
+               ('compute_seed_net_unrolled_samples_per_s', seed_symbol('unrolled')),
+               ('compute_seed_net_fused_samples_per_s', seed_symbol('fused'))]
+    report('compute_baseline_samples_per_s', baseline, 'samples/s')
+    for name, (symbol, init_states) in figures:
+        rate = compute_samples_per_s(symbol, init_states, repeats)
+        report(name, rate, 'samples/s')
+        report(f"{name}_ratio", rate / baseline)
+
+
 def ctc_head_step(loss_type):
     """Forward+backward of one CTC head alone on fixed activations for a batch of 128."""
     scores = mx.sym.Variable('data')
     if loss_type == 'ctc':
-        head = lstm.add_ctc_loss(scores, SEQ_LEN)
+        head = lstm.add_ctc_loss(scores, SEQ_LENGTH)
     else:
-        head = lstm.add_warpctc_loss(scores, SEQ_LEN, NUM_LABEL)
+        head = lstm.add_warpctc_loss(scores, SEQ_LENGTH, NUM_LABEL)
     rng = np.random.RandomState(0)
-    executor = head.simple_bind(mx.cpu(), data=(SEQ_LEN * BATCH, lstm.NUM_CLASSES),
+    executor = head.simple_bind(mx.cpu(), data=(SEQ_LENGTH * BATCH, lstm.NUM_CLASSES),
                                 label=(BATCH, NUM_LABEL), grad_req={'data': 'write',
                                                                      'label': 'null'})
-    executor.arg_dict['data'][:] = rng.normal(0, 1, (SEQ_LEN * BATCH, lstm.NUM_CLASSES))
+    executor.arg_dict['data'][:] = rng.normal(0, 1, (SEQ_LENGTH * BATCH, lstm.NUM_CLASSES))
     executor.arg_dict['label'][:] = rng.randint(1, 11, (BATCH, NUM_LABEL))
 
     def step():
@@ -59,14 +238,108 @@ def bench_ctc_heads(repeats):
     warp = median_seconds(ctc_head_step('warpctc'), repeats)
     report('ctc_head_contrib_ms', contrib * 1000, 'ms/batch128')
     report('ctc_head_warpctc_ms', warp * 1000, 'ms/batch128')
-    report('ctc_head_warpctc_ratio', warp / contrib, '')
+    report('ctc_head_warpctc_ratio', warp / contrib)
+
+
+# --- end to end -------------------------------------------------------------------------
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+
+
+def train_samples_per_s(symbol, init_states, source, batch_size, batches, rss_every=0):
+    """Batches from `source` through OCRIter into Module, as Module.fit runs them ->
+    (samples/s, RSS in MB after each `rss_every` batches)."""
+    module = training_module(symbol, init_states, batch_size)
+    data = OCRIter(batches + 2, batch_size, init_states, source, NUM_LABEL)
+    for batch in (data.next(), data.next()):  # warm-up: first binds, first worker batch
+        train_step(module, batch)
+    rss, start = [], time.perf_counter()
+    for n in range(1, batches + 1):
+        train_step(module, data.next())
+        if rss_every and n % rss_every == 0:
+            rss.append(current_rss_mb())
+    return batches * batch_size / (time.perf_counter() - start), rss
+
+
+def bench_end_to_end(fonts, batches):
+    batch_size = RECIPES['fast'].batch_size
+    baseline_source = seed_style_batches(fonts)
+    try:
+        base, _ = train_samples_per_s(*plain_unrolled_symbol(), baseline_source, BATCH,
+                                      max(2, batches * batch_size // BATCH))
+    finally:
+        baseline_source.reset()
+    report('train_e2e_baseline_samples_per_s', base, 'samples/s')
+    for name, rnn in (('train_e2e_samples_per_s', 'unrolled'),
+                      ('train_e2e_fused_samples_per_s', 'fused')):
+        source = our_batches(fonts, batch_size)
+        try:
+            rate, _ = train_samples_per_s(*recipe_symbol(rnn, batch_size), source, batch_size,
+                                          batches)
+        finally:
+            source.reset()
+        report(name, rate, 'samples/s')
+        report(f"{name}_ratio", rate / base)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, 'train.rec')
+        write_record_file(DigitCaptcha(fonts, seed=0), 4 * batch_size, path)
+        records = RecordCaptchaSet(path, NUM_LABEL, seed=0)
+        rate, _ = train_samples_per_s(*recipe_symbol('fused', batch_size), records, batch_size,
+                                      batches)
+    report('train_rec_fused_samples_per_s', rate, 'samples/s')
+    report('train_rec_fused_samples_per_s_ratio', rate / base)
+
+
+def bench_memory(fonts, batches):
+    """RSS of this process over a long run of the default training loop."""
+    batch_size = RECIPES['fast'].batch_size
+    source = our_batches(fonts, batch_size)
+    try:
+        _, rss = train_samples_per_s(*recipe_symbol('unrolled', batch_size), source, batch_size,
+                                     batches, rss_every=batches // 10)
+    finally:
+        source.reset()
+    report('train_rss_after_10pct_mb', rss[0], 'MB')
+    report('train_rss_growth_mb', rss[-1] - rss[0], f"MB (batches {batches // 10}-{batches})")
+    report('train_peak_rss_mb', rss_mb(), 'MB')
+
+
+# --- inference --------------------------------------------------------------------------
+
+def bench_inference(fonts, repeats):
+    images, _ = DigitCaptcha(fonts, seed=0).get_batch(256)
+    reader = Reader(SHIPPED_MODEL, 30, batch_size=256)
+    report('infer_images_per_s', 256 / median_seconds(lambda: reader.read(images), repeats),
+           'images/s')
+    with tempfile.TemporaryDirectory() as folder:
+        sample = os.path.join(folder, 'sample.png')
+        DigitCaptcha(fonts, seed=0).draw('0089').save(sample)
+        command = [sys.executable, os.path.join(REPO, 'lstm_ocr_infer.py'), sample]
+        seconds = median_seconds(lambda: subprocess.run(command, check=True,
+                                                        capture_output=True), repeats // 4 + 1,
+                                 warmup=1)
+    report('infer_cli_one_image_s', seconds, 's')
 
 
 def main():
     parser = Parser(description="Benchmarks of the LSTM-OCR example, one figure per line.")
     parser.add_argument('--quick', action='store_true', help="fewer repetitions")
     args = parser.parse_args()
-    bench_ctc_heads(repeats=5 if args.quick else 20)
+    fonts = [os.path.join(REPO, 'font', os.path.basename(f)) for f in TRAINING_FONTS]
+    fonts = [f for f in fonts if os.path.isfile(f)] or TRAINING_FONTS[:1]
+    quick = args.quick
+    bench_generation(fonts, batches=2 if quick else 8)
+    bench_compute(repeats=3 if quick else 10)
+    bench_ctc_heads(repeats=5 if quick else 20)
+    bench_end_to_end(fonts, batches=20 if quick else 120)
+    bench_inference(fonts, repeats=4 if quick else 12)
+    bench_memory(fonts, batches=100 if quick else 2000)
 
 
 if __name__ == '__main__':

@@ -9,9 +9,12 @@ logic: the iterator, training and inference import them from here.
 
 This module does not import mxnet, so generator worker processes start quickly.
 
-Run as a script it writes one captcha the way a person sees it:
+Run as a script it writes one captcha the way a person sees it, a labelled folder of them,
+or a RecordIO dataset to train from:
 
     python captcha_generator.py font/DroidSansMono.ttf sample.jpg --num 0089
+    python captcha_generator.py font/ --count 1000 --out data/test/
+    python captcha_generator.py font/ --count 50000 --rec data/train.rec --seed 1
 """
 import os
 import random
@@ -49,18 +52,31 @@ CAPTCHA_NOISE = SeedableSecrets()
 captcha.image.secrets = CAPTCHA_NOISE
 
 
+def shrink(gray):
+    """Grayscale image (H, W) of any size -> (30, 80), same dtype, by pixel-area averaging."""
+    if gray.shape == (COLUMN_HEIGHT, SEQ_LENGTH):
+        return gray
+    return cv2.resize(gray, (SEQ_LENGTH, COLUMN_HEIGHT), interpolation=cv2.INTER_AREA)
+
+
 def image_to_sequence(gray):
     """Grayscale image (H, W) of any size, uint8 or uint16 -> float32 (80, 30) in [0, 1]."""
     scale = 65535.0 if gray.dtype == np.uint16 else 255.0
-    small = cv2.resize(gray, (SEQ_LENGTH, COLUMN_HEIGHT), interpolation=cv2.INTER_AREA)
-    return (small.astype(np.float32) / scale).T.copy()
+    return (shrink(gray).astype(np.float32) / scale).T.copy()
 
 
 def read_image(path):
     """Any image file -> the network's (80, 30) view of it. Raises ValueError if unreadable."""
     if not os.path.isfile(path):
         raise ValueError(f"image {path!r} not found")
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    with open(path, 'rb') as f:
+        data = f.read()
+    if not data:
+        raise ValueError(f"image {path!r} is an empty file")
+    # OpenCV decodes a cut-off JPEG without complaint, greying out the missing part
+    if data[:2] == b'\xff\xd8' and data.rstrip(b'\0 \t\r\n')[-2:] != b'\xff\xd9':
+        raise ValueError(f"image {path!r} is a truncated JPEG: copy or download it again")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f"cannot read image {path!r}: give a JPEG, PNG, BMP or TIFF file")
     if image.ndim == 3:
@@ -69,9 +85,13 @@ def read_image(path):
     return image_to_sequence(image)
 
 
+def pil_to_gray(image):
+    return np.asarray(image.convert('L'))
+
+
 def pil_to_sequence(image):
     """A PIL image -> the network's view, straight to numpy (no PNG encode/decode)."""
-    return image_to_sequence(np.asarray(image.convert('L')))
+    return image_to_sequence(pil_to_gray(image))
 
 
 def encode_label(digits, num_label):
@@ -95,11 +115,20 @@ def find_fonts(path):
     else:
         raise ValueError(f"font path {path!r} does not exist: give a .ttf file or a folder of them")
     for font in fonts:
-        try:
-            ImageFont.truetype(font, 40)
-        except OSError:
-            raise ValueError(f"{font!r} is not a readable TrueType font: replace or remove it")
+        if not draws_every_digit(font):
+            raise ValueError(f"{font!r} is not a readable TrueType font with the digits 0-9: "
+                             "replace or remove it")
     return fonts
+
+
+def draws_every_digit(font_path):
+    """False for a file FreeType cannot read, and for one whose digits come out blank (a
+    truncated font can load and still draw nothing)."""
+    try:
+        font = ImageFont.truetype(font_path, 40)
+        return all(font.getmask(digit).getbbox() is not None for digit in '0123456789')
+    except OSError:
+        return False
 
 
 class CaptchaGen:
@@ -186,7 +215,8 @@ class MPDigitCaptcha:
         maker = BatchMaker(batch_size, seed, font_paths=font_paths, h=h, w=w,
                            num_digit_min=num_digit_min, num_digit_max=num_digit_max,
                            num_label=num_label)
-        self.mp_data = MPData(num_processes, max_queue_size, maker)
+        batch_arrays = [((batch_size, w, h), np.float32), ((batch_size, num_label), np.float32)]
+        self.mp_data = MPData(num_processes, max_queue_size, maker, arrays=batch_arrays)
 
     def start(self):
         self.mp_data.start()
@@ -205,20 +235,25 @@ class MPDigitCaptcha:
 
 
 def parse_args():
-    parser = Parser(description="Write random digit captchas, full size, as a person sees them: "
-                                "one to OUTPUT, or --count of them into --out, named "
-                                "<digits>_<index>.png.")
+    parser = Parser(description="Write random digit captchas: one, full size, to OUTPUT; or "
+                                "--count of them into --out DIR, named <digits>_<index>.png; or "
+                                "--count of them, as the network sees them (80x30 grayscale), "
+                                "into a RecordIO dataset --rec FILE for lstm_ocr_train.py "
+                                "--train_rec/--val_rec.")
     parser.add_argument('font_path', help="a .ttf font file, or a folder of them")
     parser.add_argument('output', nargs='?', help="image file to write (.jpg, .png, ...)")
     parser.add_argument('--num', help="digits to draw, e.g. 0089 (default: 3-4 random digits)")
     parser.add_argument('--count', type=positive_int, help="write this many labelled captchas")
     parser.add_argument('--out', help="folder for --count captchas (created if missing)")
+    parser.add_argument('--rec', help="RecordIO file for --count captchas (.rec)")
     parser.add_argument('--seed', type=int, help="random seed for the digits and the noise")
     args = parser.parse_args()
     if (args.output is None) == (args.count is None):
-        parser.error("give either OUTPUT, or --count N with --out DIR")
-    if args.count is not None and (args.out is None or args.num is not None):
-        parser.error("--count needs --out DIR, and draws random digits (no --num)")
+        parser.error("give either OUTPUT, or --count N with --out DIR or --rec FILE")
+    if args.count is not None and ((args.out is None) == (args.rec is None)
+                                   or args.num is not None):
+        parser.error("--count needs one of --out DIR or --rec FILE, and draws random digits "
+                     "(no --num)")
     if args.num is not None and not (args.num.isdigit() and args.num.isascii()):
         parser.error(f"--num must be digits only, e.g. 0089 (got {args.num!r})")
     return args
@@ -241,6 +276,24 @@ def write_labelled_folder(captcha, count, folder):
         write_captcha(captcha, digits, os.path.join(folder, f"{digits}_{index}.png"))
 
 
+def write_record_file(captcha, count, path):
+    """`count` captchas as MXNet RecordIO: each record's header label is the encoded label,
+    its image the network's 80x30 grayscale view as PNG (mx.recordio.pack_img)."""
+    import mxnet as mx  # here only: worker processes import this module and need no MXNet
+    temporary = f"{path}.tmp{os.getpid()}"
+    try:
+        record = mx.recordio.MXRecordIO(temporary, 'w')
+    except mx.base.MXNetError:
+        fail(f"cannot write {path!r}: check that its folder exists and is writable")
+    for index in progress(range(count), count, f"Writing captchas to {path}"):
+        digits = captcha.random_digits()
+        header = mx.recordio.IRHeader(0, encode_label(digits, captcha.num_label), index, 0)
+        record.write(mx.recordio.pack_img(header, shrink(pil_to_gray(captcha.draw(digits))),
+                                          img_fmt='.png'))
+    record.close()
+    os.replace(temporary, path)  # an interrupted run leaves no half-written dataset
+
+
 def main():
     args = parse_args()
     try:
@@ -248,6 +301,10 @@ def main():
     except ValueError as err:
         fail(err)
     captcha = DigitCaptcha(fonts, seed=args.seed)
+    if args.rec is not None:
+        write_record_file(captcha, args.count, args.rec)
+        print(f"{args.count} captchas written to {args.rec}")
+        return
     if args.count is not None:
         write_labelled_folder(captcha, args.count, args.out)
         print(f"{args.count} labelled captchas written to {args.out}")

@@ -37,6 +37,13 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    value = _number(text, int, 'a whole number')
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def positive_float(text):
     value = _number(text, float, 'a number')
     if not value > 0:

@@ -17,18 +17,16 @@ from cli import Parser
 
 CAPTCHA_FONTS = os.path.join(os.path.dirname(captcha.__file__), 'data')
 MATPLOTLIB_FONTS = os.path.join(os.path.dirname(matplotlib.__file__), 'mpl-data', 'fonts', 'ttf')
-TRAINING_FONTS = [
-    os.path.join(CAPTCHA_FONTS, 'DroidSansMono.ttf'),
-    os.path.join(MATPLOTLIB_FONTS, 'DejaVuSans.ttf'),
-    os.path.join(MATPLOTLIB_FONTS, 'DejaVuSerif.ttf'),
-    os.path.join(MATPLOTLIB_FONTS, 'STIXGeneral.ttf'),
-]
-UNSEEN_FONTS = [
-    os.path.join(MATPLOTLIB_FONTS, 'DejaVuSansMono-Bold.ttf'),
-    os.path.join(MATPLOTLIB_FONTS, 'cmr10.ttf'),
-    os.path.join(MATPLOTLIB_FONTS, 'cmtt10.ttf'),
-    os.path.join(MATPLOTLIB_FONTS, 'STIXGeneralBol.ttf'),
-]
+TRAINING_FONTS = [os.path.join(CAPTCHA_FONTS, 'DroidSansMono.ttf')] + [
+    os.path.join(MATPLOTLIB_FONTS, name) for name in (
+        'DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSans-Oblique.ttf',
+        'DejaVuSans-BoldOblique.ttf', 'DejaVuSerif.ttf', 'DejaVuSerif-Bold.ttf',
+        'DejaVuSerif-Italic.ttf', 'DejaVuSerif-BoldItalic.ttf', 'STIXGeneral.ttf',
+        'STIXGeneralItalic.ttf', 'STIXGeneralBol.ttf', 'cmr10.ttf', 'cmss10.ttf')]
+# Every other file there with digits; whole faces the training fonts do not include.
+UNSEEN_FONTS = [os.path.join(MATPLOTLIB_FONTS, name) for name in (
+    'DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf', 'DejaVuSansMono-Oblique.ttf',
+    'DejaVuSansMono-BoldOblique.ttf', 'STIXGeneralBolIta.ttf', 'cmb10.ttf', 'cmtt10.ttf')]
 
 
 def copy_fonts(fonts, folder):

@@ -1,9 +1,11 @@
 """The LSTM-OCR network as an MXNet symbol: an LSTM unrolled over the image's pixel columns.
 
-Input `data` is (batch, 80, 30): 80 time steps, each one 30-pixel column. A stack of LSTM
-layers reads the columns left to right; a FullyConnected layer `pred_fc` turns every step's
-hidden state into 11 scores (class 0 = CTC blank, class d + 1 = digit d). Rows of `pred_fc`
-are time-major: row t * batch + n is step t of sample n. A head goes on top:
+Input `data` is (batch, 80, 30): 80 time steps, each one 30-pixel column (an optional
+convolutional front end may pool pairs of columns into 40 steps). A stack of LSTM layers
+reads the steps left to right (and, bidirectional, right to left); a FullyConnected layer
+`pred_fc` turns every step's hidden state into 11 scores (class 0 = CTC blank, class d + 1 =
+digit d). Rows of `pred_fc` are time-major: row t * batch + n is step t of sample n. A head
+goes on top:
 
 - 'ctc':     `mx.sym.contrib.ctc_loss` for training, plus the softmax (gradient blocked)
              that the accuracy metric reads;
@@ -12,8 +14,9 @@ are time-major: row t * batch + n is step t of sample n. A head goes on top:
 
 The unrolled graph keeps the original example's parameter names (`l0_i2h_weight`, ...,
 `pred_fc_bias`) and initial-state inputs (`l0_init_c`, `l0_init_h`, ...). The input-to-hidden
-product is computed for all 80 steps of a layer in one FullyConnected, which is the same
-arithmetic as one product per step with far fewer graph nodes.
+product is computed for all steps of a layer in one FullyConnected, which is the same
+arithmetic as one product per step with far fewer graph nodes. rnn='fused' replaces the
+unrolled layers with one mx.sym.RNN operator (weights in one vector, `lstm_parameters`).
 """
 import os
 
@@ -26,8 +29,11 @@ os.environ.setdefault('MXNET_SUBGRAPH_VERBOSE', '0')  # no MKLDNN banner on ever
 NUM_CLASSES = 11  # CTC blank + 10 digits
 
 
-def init_states(batch_size, num_lstm_layer, num_hidden, bidirectional=False):
-    """(name, shape) of every initial-state input, in the order the symbol lists them."""
+def init_states(batch_size, num_lstm_layer, num_hidden, bidirectional=False, rnn='unrolled'):
+    """(name, shape) of every initial-state input, in the order the symbol lists them (the
+    fused network makes its zero states inside the graph, so it has none)."""
+    if rnn == 'fused':
+        return []
     directions = ['', '_rev'] if bidirectional else ['']
     return [(f"l{i}{d}_init_{kind}", (batch_size, num_hidden))
             for i in range(num_lstm_layer) for d in directions for kind in ('c', 'h')]
@@ -66,37 +72,76 @@ def standardize(data):
     return mx.sym.broadcast_div(centered, mx.sym.sqrt(variance + 1e-6))
 
 
-def conv_front_end(data, channels):
-    """(batch, 80, 30) -> time-major (80, batch, features): 3x3 convolutions that pool the
-    30-pixel height only, so there are still 80 time steps."""
+def conv_front_end(data, channels, column_pool=1):
+    """(batch, 80, 30) -> time-major (80 / column_pool, batch, features): 3x3 convolutions,
+    each halving the height; the first also max-pools every `column_pool` columns into one
+    time step (2 halves the LSTM's work; 40 steps are still plenty for 4 digits)."""
     x = mx.sym.expand_dims(mx.sym.swapaxes(data, dim1=1, dim2=2), axis=1)  # (N, 1, 30, 80)
     for i, num_filter in enumerate(channels):
         x = mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=num_filter,
                                name=f"conv{i}")
         x = mx.sym.Activation(x, act_type='relu')
-        x = mx.sym.Pooling(x, kernel=(2, 1), stride=(2, 1), pool_type='max')
+        pool = (2, column_pool if i == 0 else 1)
+        x = mx.sym.Pooling(x, kernel=pool, stride=pool, pool_type='max')
     return mx.sym.reshape(mx.sym.transpose(x, axes=(3, 0, 1, 2)), shape=(0, 0, -3))
 
 
+def time_steps(seq_len, column_pool=1):
+    """LSTM steps for `seq_len` pixel columns; rows of pred_fc are (steps * batch)."""
+    if column_pool < 1 or seq_len % column_pool:
+        raise ValueError(f"column_pool {column_pool} must be a positive divisor of {seq_len}")
+    return seq_len // column_pool
+
+
+def unrolled_lstm(inputs, num_lstm_layer, steps, num_hidden, bidirectional):
+    """The LSTM layers step by step, as the original example builds them, over a time-major
+    (steps, batch, features) symbol -> (steps, batch, directions * num_hidden)."""
+    for layer in range(num_lstm_layer):
+        forward = mx.sym.stack(*_lstm_layer(inputs, f"l{layer}", steps, num_hidden), axis=0)
+        if bidirectional:
+            backward = mx.sym.stack(*_lstm_layer(inputs, f"l{layer}_rev", steps, num_hidden,
+                                                 reverse=True), axis=0)
+            forward = mx.sym.concat(forward, backward, dim=2)
+        inputs = forward
+    return inputs
+
+
+def fused_lstm(inputs, num_lstm_layer, num_hidden, bidirectional):
+    """All LSTM layers as one mx.sym.RNN operator (MKLDNN on CPU, cuDNN on GPU) over a
+    time-major (steps, batch, features) symbol -> (steps, batch, directions * num_hidden).
+    Its weights are one vector, `lstm_parameters`; its zero initial states are made here."""
+    directions = 2 if bidirectional else 1
+    parameters = mx.sym.Variable('lstm_parameters', init=mx.init.FusedRNN(
+        None, num_hidden, num_lstm_layer, 'lstm', bidirectional))
+    first_step = mx.sym.slice_axis(mx.sym.slice_axis(inputs, axis=0, begin=0, end=1),
+                                   axis=2, begin=0, end=1)  # (1, batch, 1)
+    zeros = mx.sym.broadcast_axis(mx.sym.zeros_like(first_step), axis=(0, 2),
+                                  size=(num_lstm_layer * directions, num_hidden))
+    return mx.sym.RNN(inputs, parameters, zeros, zeros, state_size=num_hidden,
+                      num_layers=num_lstm_layer, bidirectional=bidirectional, mode='lstm',
+                      name='lstm')
+
+
 def lstm_body(num_lstm_layer, seq_len, num_hidden, normalize=False, conv_channels=(),
-              bidirectional=False):
-    """data (batch, seq_len, features) -> pred_fc scores (seq_len * batch, NUM_CLASSES)."""
+              bidirectional=False, column_pool=1, rnn='unrolled'):
+    """data (batch, seq_len, features) -> pred_fc scores (steps * batch, NUM_CLASSES)."""
+    if column_pool > 1 and not conv_channels:
+        raise ValueError("column_pool needs the convolutional front end (conv_channels)")
     data = mx.sym.Variable('data')
+    steps = time_steps(seq_len, column_pool)
     if normalize:
         data = standardize(data)
     if conv_channels:
-        layer_input = conv_front_end(data, conv_channels)
+        layer_input = conv_front_end(data, conv_channels, column_pool)
     else:
         layer_input = mx.sym.swapaxes(data, dim1=0, dim2=1)  # time-major
-    for layer in range(num_lstm_layer):
-        forward = mx.sym.stack(*_lstm_layer(layer_input, f"l{layer}", seq_len, num_hidden),
-                               axis=0)
-        if bidirectional:
-            backward = mx.sym.stack(*_lstm_layer(layer_input, f"l{layer}_rev", seq_len,
-                                                 num_hidden, reverse=True), axis=0)
-            forward = mx.sym.concat(forward, backward, dim=2)
-        layer_input = forward
-    hidden_all = mx.sym.reshape(layer_input, shape=(-3, 0))  # (seq_len * batch, features)
+    if rnn == 'fused':
+        hidden = fused_lstm(layer_input, num_lstm_layer, num_hidden, bidirectional)
+    elif rnn == 'unrolled':
+        hidden = unrolled_lstm(layer_input, num_lstm_layer, steps, num_hidden, bidirectional)
+    else:
+        raise ValueError(f"unknown rnn {rnn!r}: use 'unrolled' or 'fused'")
+    hidden_all = mx.sym.reshape(hidden, shape=(-3, 0))  # (steps * batch, features)
     return mx.sym.FullyConnected(hidden_all, num_hidden=NUM_CLASSES, name='pred_fc')
 
 
@@ -124,17 +169,20 @@ def add_softmax(pred):
 
 
 def lstm_unroll(num_lstm_layer, seq_len, num_hidden, num_label, loss_type=None,
-                normalize=False, conv_channels=(), bidirectional=False):
+                normalize=False, conv_channels=(), bidirectional=False, column_pool=1,
+                rnn='unrolled'):
     """The whole network with the chosen head: 'ctc', 'warpctc' or None (inference).
 
     The options are the fast recipe's (hyperparameters.py): per-image standardisation, a
-    convolutional front end, and LSTM layers that also read right to left."""
+    convolutional front end that may pool columns, LSTM layers that also read right to
+    left, and rnn='fused' for one mx.sym.RNN operator instead of the unrolled steps."""
     pred = lstm_body(num_lstm_layer, seq_len, num_hidden, normalize, conv_channels,
-                     bidirectional)
+                     bidirectional, column_pool, rnn)
+    steps = time_steps(seq_len, column_pool)
     if loss_type == 'ctc':
-        return add_ctc_loss(pred, seq_len)
+        return add_ctc_loss(pred, steps)
     if loss_type == 'warpctc':
-        return add_warpctc_loss(pred, seq_len, num_label)
+        return add_warpctc_loss(pred, steps, num_label)
     if loss_type is None:
         return add_softmax(pred)
     raise ValueError(f"unknown loss_type {loss_type!r}: use 'ctc', 'warpctc' or None")

@@ -7,8 +7,11 @@ The checkpoint is loaded with mx.model.load_checkpoint; its training head (CTC l
 off at `pred_fc` and replaced by a softmax, and the result is bound as an inference Module.
 Images of any size or colour are converted exactly as in training (captcha_generator.py).
 Several images (or folders of them) are read in batches; each line is then prefixed with
-the image's path. `--eval DIR` scores the model on a labelled folder instead.
+the image's path. `--json` prints one JSON object per image instead, with the probability
+of the digits read; `--beam N` decodes with prefix beam search instead of greedily.
+`--eval DIR` scores the model on a labelled folder.
 """
+import json
 import os
 import re
 import sys
@@ -19,8 +22,9 @@ import numpy as np
 
 import lstm
 from captcha_generator import COLUMN_HEIGHT, SEQ_LENGTH, read_image
-from cli import Parser, fail, positive_int
-from ctc_metrics import exact_match, greedy_decode, lcs_accuracy
+from cli import Parser, fail, non_negative_int, positive_int, progress
+from ctc_metrics import beam_decode, exact_match, greedy_decode, lcs_accuracy
+from warpctc import ctc_log_likelihood
 
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.pgm', '.ppm')
@@ -35,6 +39,11 @@ def parse_args():
     parser.add_argument('--prefix', default=SHIPPED_MODEL,
                         help="checkpoint prefix; the default is the model shipped in model/")
     parser.add_argument('--epoch', type=positive_int, default=30, help="checkpoint epoch")
+    parser.add_argument('--beam', type=non_negative_int, default=0, metavar='N',
+                        help="decode with CTC prefix beam search keeping N prefixes; "
+                             "0 = greedy (best class per step)")
+    parser.add_argument('--json', action='store_true',
+                        help="print one JSON object per image: path, digits, text, confidence")
     parser.add_argument('--eval', metavar='DIR',
                         help="score the model on a folder of images whose names start with "
                              "their digits, e.g. 0089_17.png (captcha_generator.py --count)")
@@ -78,28 +87,42 @@ class Reader:
 
     def __init__(self, prefix, epoch, batch_size, context=mx.cpu()):
         softmax, arg_params, aux_params, state_names = load_inference_model(prefix, epoch)
-        num_hidden = {name: arg_params[f"{name.split('_')[0]}_h2h_weight"].shape[1]
-                      for name in state_names}
         self.batch_size = batch_size
-        self.states = [mx.nd.zeros((batch_size, num_hidden[name])) for name in state_names]
         self.module = mx.mod.Module(softmax, data_names=['data'] + state_names,
                                     label_names=None, context=context)
-        self.module.bind(data_shapes=[('data', (batch_size, SEQ_LENGTH, COLUMN_HEIGHT))]
-                         + [(n, s.shape) for n, s in zip(state_names, self.states)],
-                         for_training=False)
         try:
+            # an initial state l0_rev_init_c is as wide as layer l0's h2h weight
+            self.states = [mx.nd.zeros((batch_size,
+                                        arg_params[f"{name.split('_')[0]}_h2h_weight"].shape[1]))
+                           for name in state_names]
+            self.module.bind(data_shapes=[('data', (batch_size, SEQ_LENGTH, COLUMN_HEIGHT))]
+                             + [(n, s.shape) for n, s in zip(state_names, self.states)],
+                             for_training=False)
             self.module.set_params(arg_params, aux_params)
-        except (mx.base.MXNetError, ValueError, AssertionError):
+        except (mx.base.MXNetError, RuntimeError, ValueError, AssertionError, KeyError):
             raise ValueError(f"checkpoint {prefix}-{epoch:04d} does not fit this network "
                              "(parameters of another shape): was it trained by lstm_ocr_train.py?")
 
-    def read(self, images):
-        """(n, 80, 30) images -> list of digit lists, n <= batch_size."""
+    def read(self, images, beam_width=0):
+        """(n, 80, 30) images -> [(digits, confidence)], n <= batch_size. Greedy decoding, or
+        prefix beam search with beam_width > 0; confidence is the probability the network
+        gives the decoded sequence, summed over all its alignments."""
         batch = np.zeros((self.batch_size,) + images.shape[1:], dtype=np.float32)
         batch[:len(images)] = images
         self.module.forward(mx.io.DataBatch([mx.nd.array(batch)] + self.states), is_train=False)
         prob = self.module.get_outputs()[0].asnumpy()
-        return [[c - 1 for c in classes] for classes in greedy_decode(prob, SEQ_LENGTH)][:len(images)]
+        steps = len(prob) // self.batch_size
+        log_probs = np.log(np.maximum(prob.reshape(steps, self.batch_size, -1)[:, :len(images)],
+                                      1e-30)).astype(np.float64)
+        if beam_width:
+            decoded = [beam_decode(log_probs[:, n], beam_width) for n in range(len(images))]
+        else:
+            decoded = greedy_decode(prob, steps)[:len(images)]
+        padded = np.zeros((len(decoded), max(map(len, decoded), default=0)), dtype=np.int64)
+        for row, classes in zip(padded, decoded):
+            row[:len(classes)] = classes
+        confidence = np.exp(ctc_log_likelihood(log_probs, padded))
+        return [([c - 1 for c in classes], float(p)) for classes, p in zip(decoded, confidence)]
 
 
 def read_images(paths):
@@ -114,11 +137,25 @@ def read_images(paths):
     return good, np.stack(images) if images else None, errors
 
 
-def read_digits(reader, images):
-    digits = []
-    for start in range(0, len(images), reader.batch_size):
-        digits.extend(reader.read(images[start:start + reader.batch_size]))
-    return digits
+def read_digits(reader, images, beam_width=0):
+    """All images, a batch at a time -> [(digits, confidence)]."""
+    starts = range(0, len(images), reader.batch_size)
+    if len(starts) > 1:
+        starts = progress(starts, len(starts), "batches read")
+    results = []
+    for start in starts:
+        results.extend(reader.read(images[start:start + reader.batch_size], beam_width))
+    return results
+
+
+def print_results(paths, results, as_json, prefix_path):
+    for path, (digits, confidence) in zip(paths, results):
+        if as_json:
+            print(json.dumps({'path': path, 'digits': digits,
+                              'text': ''.join(map(str, digits)),
+                              'confidence': round(confidence, 4)}))
+        else:
+            print(f"{path}: Digits: {digits}" if prefix_path else f"Digits: {digits}")
 
 
 def true_digits(path):
@@ -161,12 +198,11 @@ def main():
         reader = Reader(args.prefix, args.epoch, batch_size=min(len(images), BATCH_SIZE))
     except ValueError as err:
         fail(err)
-    predictions = read_digits(reader, images)
+    results = read_digits(reader, images, args.beam)
     if args.eval:
-        all_scored = evaluate(good, predictions)
+        all_scored = evaluate(good, [digits for digits, _ in results])
     else:
-        for path, digits in zip(good, predictions):
-            print(f"Digits: {digits}" if len(paths) == 1 else f"{path}: Digits: {digits}")
+        print_results(good, results, args.json, prefix_path=len(paths) > 1)
         all_scored = True
     if len(good) < len(paths) or not all_scored:
         sys.exit(1)

@@ -2,20 +2,26 @@
 
     python lstm_ocr_train.py font/                          # one CPU, ctc_loss
     python lstm_ocr_train.py --gpu 1 --num_proc 4 --loss warpctc font/Ubuntu-M.ttf
+    python lstm_ocr_train.py --rnn fused --train_rec data/train.rec --val_rec data/val.rec
 
-Worker processes draw fresh training captchas every epoch; the validation set is drawn once
-from a fixed seed, so its accuracy is comparable across epochs and runs. After every epoch
+Worker processes draw fresh training captchas every epoch (or a RecordIO dataset written by
+captcha_generator.py --rec is read once); the validation set is drawn once from a fixed
+seed, so its accuracy is comparable across epochs and runs. After every epoch
 the model is saved as PREFIX-symbol.json + PREFIX-NNNN.params (written to a temporary name
-and renamed, so an interrupted run never leaves a half-written checkpoint).
+and renamed, so an interrupted run never leaves a half-written checkpoint), and a row of
+figures is added to PREFIX-log.csv (plot it with plot_log.py).
 """
 import argparse
+import csv
 import dataclasses
+import hashlib
 import logging
 import os
 import random
 import signal
 import sys
 import time
+import traceback
 
 import mxnet as mx
 import numpy as np
@@ -26,10 +32,12 @@ from cli import Parser, fail, non_negative_float, positive_float, positive_int
 from ctc_metrics import CtcMetrics
 from hyperparameters import RECIPES, Hyperparams
 from multiproc_data import WorkerError
-from ocr_iter import OCRIter, fixed_iter
+from ocr_iter import OCRIter, RecordCaptchaSet, fixed_iter
 
 VALIDATION_SEED = 20180101  # the validation captchas are the same in every run
 FIXED_BY_DATA = ('num_label', 'seq_length')  # set by the captchas, not tunable
+METRIC_NAMES = {'acc': 'accuracy', 'lcs': 'lcs_accuracy'}
+LOGGED_FIGURES = ['accuracy', 'lcs_accuracy', 'ctc_loss']  # per epoch, in PREFIX-log.csv
 
 
 def channel_list(text):
@@ -54,6 +62,8 @@ def add_hyperparameter(parser, setting, default):
         parser.add_argument(flag, type=channel_list, default=default, help=help)
     elif setting.name == 'optimizer':
         parser.add_argument(flag, choices=['sgd', 'adam'], default=default, help=help)
+    elif setting.name == 'rnn':
+        parser.add_argument(flag, choices=['unrolled', 'fused'], default=default, help=help)
     elif setting.name == 'lr_schedule':
         parser.add_argument(flag, choices=['constant', 'cosine'], default=default, help=help)
     elif setting.name in ('momentum', 'clip_gradient'):
@@ -74,19 +84,32 @@ def parse_args(argv=None):
 
     parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas.",
                     parents=[recipe_parser])
-    parser.add_argument('font_path', help="a .ttf font file, or a folder of them")
+    parser.add_argument('font_path', nargs='?',
+                        help="a .ttf font file, or a folder of them, to draw captchas with")
+    parser.add_argument('--train_rec', metavar='FILE',
+                        help="train on this RecordIO dataset (captcha_generator.py --rec), "
+                             "one pass per epoch, instead of fresh captchas")
+    parser.add_argument('--val_rec', metavar='FILE',
+                        help="validate on this RecordIO dataset instead of drawing "
+                             "--eval_epoch_size captchas")
     parser.add_argument('--loss', choices=['ctc', 'warpctc'], default='ctc',
                         help="CTC head: MXNet's contrib.ctc_loss, or the WarpCTC head")
     parser.add_argument('--cpu', type=positive_int, default=1,
                         help="number of CPU contexts (ignored with --gpu)")
     parser.add_argument('--gpu', type=positive_int, help="number of GPUs to train on")
+    parser.add_argument('--kv_store', default='local',
+                        choices=['local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync'],
+                        help="how gradients from several contexts or machines are combined; "
+                             "dist_* run under launch_local.py or MXNet's tools/launch.py")
     parser.add_argument('--num_proc', type=positive_int, default=max(1, (os.cpu_count() or 2) - 1),
                         help="captcha-drawing worker processes")
     parser.add_argument('--prefix', default='ocr', help="checkpoint prefix")
     parser.add_argument('--load_epoch', type=positive_int,
-                        help="resume from checkpoint PREFIX-NNNN.params (and .states) of this epoch")
+                        help="resume from checkpoint PREFIX-NNNN.params (and .states) of this "
+                             "epoch")
     parser.add_argument('--metric', choices=['acc', 'lcs'], default='acc',
-                        help="accuracy measure: exact match, or longest-common-subsequence ratio")
+                        help="training accuracy logged: exact match, or longest-common-"
+                             "subsequence ratio (validation and PREFIX-log.csv report both)")
     parser.add_argument('--seed', type=int, help="random seed for a reproducible run")
     tunable = [f for f in dataclasses.fields(Hyperparams) if f.name not in FIXED_BY_DATA]
     group = parser.add_argument_group(f"hyperparameters (defaults: recipe '{recipe}')")
@@ -114,33 +137,60 @@ def check_prefix_writable(prefix):
         fail(f"checkpoint folder {folder!r} is not writable: change --prefix")
 
 
-def save_checkpoint(prefix, epoch, module):
-    """The files of Module.save_checkpoint (symbol, params, optimizer states), each written
-    to a temporary name and renamed, so a killed run never leaves a half-written file."""
+def save_checkpoint(prefix, epoch, module, with_states=True):
+    """The files of Module.save_checkpoint (symbol, params, optimizer states unless they
+    live on parameter servers), each written to a temporary name and renamed, so a killed
+    run never leaves a half-written file."""
     arg_params, aux_params = module.get_params()
     params = {**{f"arg:{k}": v for k, v in arg_params.items()},
               **{f"aux:{k}": v for k, v in aux_params.items()}}
-    files = {f"{prefix}-symbol.json": module.symbol.save,
-             f"{prefix}-{epoch:04d}.states": module.save_optimizer_states,
-             f"{prefix}-{epoch:04d}.params": lambda path: mx.nd.save(path, params)}
+    files = {f"{prefix}-symbol.json": module.symbol.save}
+    if with_states:
+        files[f"{prefix}-{epoch:04d}.states"] = module.save_optimizer_states
+    files[f"{prefix}-{epoch:04d}.params"] = lambda path: mx.nd.save(path, params)
     for final, write in files.items():  # params last: its presence means the rest is there
         write(f"{final}.tmp{os.getpid()}")
         os.replace(f"{final}.tmp{os.getpid()}", final)
     logging.info('Saved checkpoint to "%s-%04d.params"', prefix, epoch)
 
 
-def checkpoint_callback(prefix, module):
+def checkpoint_callback(prefix, module, with_states):
     def callback(epoch, symbol, arg_params, aux_params):
-        save_checkpoint(prefix, epoch + 1, module)
+        save_checkpoint(prefix, epoch + 1, module, with_states)
     return callback
 
 
-def elapsed_callback(start):
-    """After each validation: wall-clock time since the script started."""
-    def callback(param):
-        logging.info("Epoch[%d] Validation done %.1f minutes after start",
-                     param.epoch, (time.time() - start) / 60)
-    return callback
+class EpochLog:
+    """Per-epoch figures, appended to PREFIX-log.csv after every validation (plot them with
+    plot_log.py). The train figures are the epoch's averages (Speedometer does not reset the
+    metric), samples/s counts training only, minutes count from the script's start."""
+    FIELDS = (['epoch'] + [f"train_{name}" for name in LOGGED_FIGURES]
+              + [f"val_{name}" for name in LOGGED_FIGURES] + ['samples_per_s', 'minutes'])
+
+    def __init__(self, path, start, train_metric, samples_per_epoch, append):
+        self.path, self.start, self.train_metric = path, start, train_metric
+        self.samples_per_epoch = samples_per_epoch
+        self.epoch_start = time.time()
+        if path is not None and not (append and os.path.isfile(path)):
+            with open(path, 'w', newline='') as f:
+                csv.writer(f).writerow(self.FIELDS)
+
+    def training_done(self, epoch, symbol, arg_params, aux_params):
+        self.train = dict(self.train_metric.get_name_value())
+        self.samples_per_s = self.samples_per_epoch / (time.time() - self.epoch_start)
+
+    def validation_done(self, param):
+        minutes = (time.time() - self.start) / 60
+        logging.info("Epoch[%d] Validation done %.1f minutes after start", param.epoch, minutes)
+        val = dict(param.eval_metric.get_name_value())
+        row = [param.epoch + 1] + [self.train.get(name, '') for name in LOGGED_FIGURES] \
+            + [val.get(name, '') for name in LOGGED_FIGURES] \
+            + [round(self.samples_per_s, 1), round(minutes, 2)]
+        if self.path is not None:  # only one worker of a distributed run writes it
+            with open(self.path, 'a', newline='') as f:
+                csv.writer(f).writerow([round(x, 6) if isinstance(x, float) else x
+                                        for x in row])
+        self.epoch_start = time.time()
 
 
 def build_module(args, init_states, context):
@@ -151,16 +201,23 @@ def build_module(args, init_states, context):
     if args.load_epoch is None:
         symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
                                   loss_type=args.loss, normalize=hp.normalize,
-                                  conv_channels=hp.conv_channels, bidirectional=hp.bidirectional)
+                                  conv_channels=hp.conv_channels, bidirectional=hp.bidirectional,
+                                  column_pool=hp.column_pool, rnn=hp.rnn)
         return mx.mod.Module(symbol, data_names=data_names, label_names=['label'],
                              context=context)
     params = f"{args.prefix}-{args.load_epoch:04d}.params"
     if not os.path.isfile(params):
         fail(f"cannot resume: {params!r} not found (check --prefix and --load_epoch)")
     states = f"{args.prefix}-{args.load_epoch:04d}.states"
-    module = mx.mod.Module.load(args.prefix, args.load_epoch,
-                                load_optimizer_states=os.path.isfile(states),
-                                data_names=data_names, label_names=['label'], context=context)
+    try:
+        module = mx.mod.Module.load(args.prefix, args.load_epoch,
+                                    load_optimizer_states=os.path.isfile(states)
+                                    and not args.kv_store.startswith('dist'),  # on servers
+                                    data_names=data_names, label_names=['label'],
+                                    context=context)
+    except (mx.base.MXNetError, OSError):
+        fail(f"cannot resume: {params!r} or {args.prefix}-symbol.json is unreadable "
+             "(truncated or not an MXNet checkpoint); resume from another --load_epoch")
     input_shapes = dict(init_states, data=(hp.batch_size, hp.seq_length, COLUMN_HEIGHT),
                         label=(hp.batch_size, hp.num_label))
     try:
@@ -185,17 +242,46 @@ def optimizer_params(hp, batches_per_epoch, begin_epoch):
     return params
 
 
-def make_metric(loss, metric, seq_len):
+def make_metric(loss, metrics, seq_len):
+    """Exact-match and/or LCS accuracy ('acc', 'lcs'), and the loss where the head gives one."""
     measures = CtcMetrics(seq_len)
-    feval = measures.accuracy if metric == 'acc' else measures.accuracy_lcs
-    name = 'accuracy' if metric == 'acc' else 'lcs_accuracy'
     composite = mx.metric.CompositeEvalMetric()
-    composite.add(mx.metric.CustomMetric(feval, name=name, output_names=['softmax_output'],
-                                         label_names=['label'], allow_extra_outputs=True))
+    for metric in metrics:
+        feval = measures.accuracy if metric == 'acc' else measures.accuracy_lcs
+        composite.add(mx.metric.CustomMetric(feval, name=METRIC_NAMES[metric],
+                                             output_names=['softmax_output'],
+                                             label_names=['label'], allow_extra_outputs=True))
     if loss == 'ctc':  # the WarpCTC head outputs only the softmax
         composite.add(mx.metric.Loss(name='ctc_loss', output_names=['ctc_output'],
                                      label_names=['label']))
     return composite
+
+
+def record_set(path, hp, shuffle, seed=None, shard=(0, 1)):
+    """A RecordIO dataset in memory (its share `shard` = (index, count)), or a one-line
+    failure."""
+    try:
+        records = RecordCaptchaSet(path, hp.num_label, shuffle=shuffle, seed=seed, shard=shard)
+    except ValueError as err:
+        fail(err)
+    if len(records) < hp.batch_size:
+        fail(f"{path!r} holds {len(records)} captchas, fewer than one batch ({hp.batch_size})")
+    logging.info("Read %d captchas from %s", len(records), path)
+    return records
+
+
+def validation_iter(args, fonts, init_states):
+    """The fixed validation set: a RecordIO dataset in file order, or eval_epoch_size
+    captchas drawn from VALIDATION_SEED (the same ones in every run with these fonts)."""
+    hp = args.hp
+    if args.val_rec:
+        records = record_set(args.val_rec, hp, shuffle=False)
+        return OCRIter(len(records) // hp.batch_size, hp.batch_size, init_states, records,
+                       hp.num_label, name='val')
+    logging.info("Drawing %d validation captchas with %d font(s)", hp.eval_epoch_size,
+                 len(fonts))
+    return fixed_iter(DigitCaptcha(fonts, num_label=hp.num_label, seed=VALIDATION_SEED),
+                      hp.eval_epoch_size, hp.batch_size, init_states, hp.num_label)
 
 
 def seed_everything(seed):
@@ -210,48 +296,107 @@ def raise_on_sigterm():
     signal.signal(signal.SIGTERM, handler)
 
 
-def main():
-    start = time.time()
-    args = parse_args()
+def check_settings(args):
+    """Fail with one line on settings that cannot work together -> the fonts to draw with."""
     hp = args.hp
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
+    if args.font_path is None and not (args.train_rec and args.val_rec):
+        fail("give FONT_PATH, the fonts to draw captchas with (it may be left out only when "
+             "both --train_rec and --val_rec are given)")
     try:
-        fonts = find_fonts(args.font_path)
+        fonts = find_fonts(args.font_path) if args.font_path else []
     except ValueError as err:
         fail(err)
     if hp.train_epoch_size < hp.batch_size or hp.eval_epoch_size < hp.batch_size:
         fail(f"--train_epoch_size and --eval_epoch_size must be at least --batch_size "
              f"({hp.batch_size})")
-    check_prefix_writable(args.prefix)
+    if hp.column_pool > 1 and not hp.conv_channels:
+        fail("--column_pool needs the convolutional front end: set --conv_channels too")
+    if hp.seq_length % hp.column_pool:
+        fail(f"--column_pool must divide the {hp.seq_length} pixel columns (1, 2, 4, 5, 8, ...)")
+    return fonts
+
+
+def create_kvstore(name):
+    """A kvstore object for MXNet's distributed ones (they need DMLC_* variables, set by
+    launch_local.py or MXNet's tools/launch.py); local names go to Module.fit as strings."""
+    if not name.startswith('dist'):
+        return name
+    if 'DMLC_ROLE' not in os.environ:
+        fail(f"--kv_store {name} needs a launcher: run under launch_local.py (one machine) or "
+             "MXNet's tools/launch.py (several)")
+    return mx.kv.create(name)
+
+
+def training_source(args, fonts, rank, num_workers):
+    """Fresh captchas from worker processes (each training worker seeded by its rank), or
+    this worker's share of a RecordIO dataset -> (source, count of batches per epoch)."""
+    hp = args.hp
+    seed = None if args.seed is None else args.seed + 10007 * rank
+    if args.train_rec:
+        records = record_set(args.train_rec, hp, shuffle=True, seed=seed,
+                             shard=(rank, num_workers))
+        return records, len(records) // hp.batch_size
+    captcha = MPDigitCaptcha(fonts, num_label=hp.num_label, num_processes=args.num_proc,
+                             max_queue_size=2 * args.num_proc, batch_size=hp.batch_size,
+                             seed=seed)
+    captcha.start()
+    return captcha, hp.train_epoch_size // hp.batch_size
+
+
+def parameter_digest(module):
+    """A short hash of every parameter's bytes: equal on workers that hold equal models."""
+    arg_params, aux_params = module.get_params()
+    digest = hashlib.sha1()
+    for name, array in sorted({**arg_params, **aux_params}.items()):
+        digest.update(name.encode() + array.asnumpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def main():
+    start = time.time()
+    args = parse_args()
+    hp = args.hp
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
+    fonts = check_settings(args)
+    kvstore = create_kvstore(args.kv_store)
+    distributed = args.kv_store.startswith('dist')  # optimizer states live on the servers
+    rank, num_workers = getattr(kvstore, 'rank', 0), getattr(kvstore, 'num_workers', 1)
+    if rank == 0:
+        check_prefix_writable(args.prefix)
     context = contexts(args)
     if args.seed is not None:
         seed_everything(args.seed)
     raise_on_sigterm()
 
     init_states = lstm.init_states(hp.batch_size, hp.num_lstm_layer, hp.num_hidden,
-                                   hp.bidirectional)
+                                   hp.bidirectional, hp.rnn)
     module = build_module(args, init_states, context)
-    train_captcha = MPDigitCaptcha(fonts, num_label=hp.num_label, num_processes=args.num_proc,
-                                   max_queue_size=2 * args.num_proc, batch_size=hp.batch_size,
-                                   seed=args.seed)
-    train_captcha.start()
+    train_set = None
     try:
-        logging.info("Drawing %d validation captchas with %d font(s)",
-                     hp.eval_epoch_size, len(fonts))
-        val_iter = fixed_iter(DigitCaptcha(fonts, num_label=hp.num_label, seed=VALIDATION_SEED),
-                              hp.eval_epoch_size, hp.batch_size, init_states, hp.num_label)
-        train_iter = OCRIter(hp.train_epoch_size // hp.batch_size, hp.batch_size, init_states,
-                             train_captcha, hp.num_label, name='train')
-        module.fit(train_data=train_iter, eval_data=val_iter,
-                   eval_metric=make_metric(args.loss, args.metric, hp.seq_length),
-                   optimizer=hp.optimizer,
-                   optimizer_params=optimizer_params(hp, train_iter.count, args.load_epoch or 0),
+        train_set, count = training_source(args, fonts, rank, num_workers)
+        train_iter = OCRIter(count, hp.batch_size, init_states, train_set, hp.num_label,
+                             name='train')
+        val_iter = validation_iter(args, fonts, init_states)
+        steps = lstm.time_steps(hp.seq_length, hp.column_pool)
+        train_metric = make_metric(args.loss, [args.metric], steps)
+        epoch_log = EpochLog(f"{args.prefix}-log.csv" if rank == 0 else None, start,
+                             train_metric, count * hp.batch_size,
+                             append=args.load_epoch is not None)
+        module.fit(train_data=train_iter, eval_data=val_iter, eval_metric=train_metric,
+                   validation_metric=make_metric(args.loss, ['acc', 'lcs'], steps),
+                   kvstore=kvstore, optimizer=hp.optimizer,
+                   optimizer_params=optimizer_params(hp, count, args.load_epoch or 0),
                    initializer=mx.init.Xavier(factor_type='in', magnitude=2.34),
                    begin_epoch=args.load_epoch or 0, num_epoch=hp.num_epoch,
                    batch_end_callback=mx.callback.Speedometer(
-                       hp.batch_size, frequent=min(50, max(1, train_iter.count // 4))),
-                   epoch_end_callback=checkpoint_callback(args.prefix, module),
-                   eval_end_callback=elapsed_callback(start))
+                       hp.batch_size, frequent=min(50, max(1, count // 4)), auto_reset=False),
+                   epoch_end_callback=[epoch_log.training_done] + (
+                       [checkpoint_callback(args.prefix, module, with_states=not distributed)]
+                       if rank == 0 else []),
+                   eval_end_callback=epoch_log.validation_done)
+        if num_workers > 1:
+            logging.info("Worker %d of %d: parameters sha1 %s", rank, num_workers,
+                         parameter_digest(module))
     except WorkerError as err:
         fail(err)
     except KeyboardInterrupt as why:
@@ -259,8 +404,30 @@ def main():
               "are complete", file=sys.stderr)
         sys.exit(130)
     finally:
-        train_captcha.reset()
+        if isinstance(train_set, MPDigitCaptcha):
+            train_set.reset()
+
+
+def main_under_launcher():
+    """main(), but a worker of a distributed job that fails exits at once: a normal exit
+    waits in ps-lite's shutdown barrier for the other workers, which wait for this one."""
+    try:
+        main()
+        return
+    except SystemExit as stop:
+        if not stop.code:
+            return
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == '__main__':
-    main()
+    if 'DMLC_ROLE' in os.environ:
+        main_under_launcher()
+    else:
+        main()

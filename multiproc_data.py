@@ -7,6 +7,11 @@ engine threads can hang the child, and spawn is safe whether or not mxnet was im
 Each worker has its own queue and `get` reads them in turn, so the order of results does
 not depend on which worker happens to be faster: a seeded run sees the same batches.
 
+Results that are tuples of numpy arrays of known shapes (`arrays=[(shape, dtype), ...]`, as
+captcha batches are) travel through shared memory: each worker owns a few slots allocated by
+the trainer, fills a free one and sends only its number; the trainer copies the arrays out
+and hands the slot back. Nothing is pickled per batch, and the slots bound the memory.
+
 A worker that raises sends the error back instead of its result, and `get` raises it in the
 trainer; a worker that dies (killed, out of memory) is noticed by `get` too. Workers ignore
 Ctrl-C (the trainer decides when to stop them) and exit by themselves if the trainer dies.
@@ -18,26 +23,62 @@ import signal
 import sys
 import traceback
 
+import numpy as np
+
 
 class WorkerError(RuntimeError):
     """A worker process failed or died; the message names it and the cause."""
 
 
-def _worker_loop(fn, worker_id, results, stop, parent_pid):
+class SharedSlots:
+    """`count` buffers in shared memory, each holding one tuple of arrays of fixed shapes."""
+
+    def __init__(self, context, count, arrays):
+        self.arrays = [(tuple(shape), np.dtype(dtype)) for shape, dtype in arrays]
+        self.buffers = [context.RawArray('b', sum(int(np.prod(shape)) * dtype.itemsize
+                                                  for shape, dtype in self.arrays))
+                        for _ in range(count)]
+
+    def views(self, slot):
+        """Numpy views of slot `slot`'s arrays (no copy)."""
+        views, offset = [], 0
+        for shape, dtype in self.arrays:
+            count = int(np.prod(shape))
+            views.append(np.frombuffer(self.buffers[slot], dtype, count, offset).reshape(shape))
+            offset += count * dtype.itemsize
+        return views
+
+
+class _Stopped(Exception):
+    """The worker was told to stop, or its trainer died."""
+
+
+def _keep_trying(action, stop, parent_pid):
+    """Retry action() while it times out (queue.Full/Empty) and return its result."""
+    while True:
+        if stop.is_set() or os.getppid() != parent_pid:
+            raise _Stopped
+        try:
+            return action()
+        except (queue.Full, queue.Empty):
+            continue
+
+
+def _worker_loop(fn, worker_id, results, stop, parent_pid, slots, free_slots):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Never block exit on flushing items nobody will read.
     results.cancel_join_thread()
     try:
         while not stop.is_set():
-            item = ('ok', fn(worker_id))
-            while not stop.is_set() and os.getppid() == parent_pid:
-                try:
-                    results.put(item, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
-            if os.getppid() != parent_pid:
-                return
+            item = fn(worker_id)
+            if slots is not None:
+                slot = _keep_trying(lambda: free_slots.get(timeout=0.5), stop, parent_pid)
+                for view, array in zip(slots.views(slot), item):
+                    view[...] = array
+                item = slot
+            _keep_trying(lambda: results.put(('ok', item), timeout=0.5), stop, parent_pid)
+    except _Stopped:
+        return
     except Exception as err:  # reported to the trainer, which owns the error message
         last = traceback.extract_tb(err.__traceback__)[-1]
         try:
@@ -52,14 +93,16 @@ class MPData:
     """`num_processes` workers each call `fn(worker_id)` in a loop; `get` returns a result.
 
     At most `max_queue_size` results wait in the queues (at least one per worker), so a
-    stalled consumer stalls the workers instead of filling memory."""
+    stalled consumer stalls the workers instead of filling memory. With `arrays`, the
+    (shape, dtype) of each array in the tuples fn returns, results go through shared memory."""
 
-    def __init__(self, num_processes, max_queue_size, fn):
+    def __init__(self, num_processes, max_queue_size, fn, arrays=None):
         if num_processes < 1:
             raise ValueError(f"num_processes must be at least 1, got {num_processes}")
         if max_queue_size < 1:
             raise ValueError(f"max_queue_size must be at least 1, got {max_queue_size}")
         self.num_processes, self.max_queue_size, self.fn = num_processes, max_queue_size, fn
+        self.arrays = arrays
         self.context = multiprocessing.get_context('spawn')
         self.processes = []
 
@@ -69,12 +112,22 @@ class MPData:
             return
         per_worker = max(1, self.max_queue_size // self.num_processes)
         self.queues = [self.context.Queue(per_worker) for _ in range(self.num_processes)]
+        self.slots, self.free_slots = [None] * self.num_processes, [None] * self.num_processes
+        if self.arrays is not None:
+            # one slot per queued result, plus the one being filled
+            self.slots = [SharedSlots(self.context, per_worker + 1, self.arrays)
+                          for _ in range(self.num_processes)]
+            self.free_slots = [self.context.Queue() for _ in range(self.num_processes)]
+            for free in self.free_slots:
+                for slot in range(per_worker + 1):
+                    free.put(slot)
         self.stop = self.context.Event()
         self.next_worker = 0
         for worker_id, results in enumerate(self.queues):
             process = self.context.Process(
                 target=_worker_loop, name=f"captcha-worker-{worker_id}", daemon=True,
-                args=(self.fn, worker_id, results, self.stop, os.getpid()))
+                args=(self.fn, worker_id, results, self.stop, os.getpid(),
+                      self.slots[worker_id], self.free_slots[worker_id]))
             process.start()
             self.processes.append(process)
 
@@ -99,18 +152,22 @@ class MPData:
         """Block until the next worker in turn delivers; raise WorkerError if one failed or died."""
         if not self.processes:
             raise RuntimeError("MPData.get() called before start()")
-        results = self.queues[self.next_worker]
+        worker = self.next_worker
         self.next_worker = (self.next_worker + 1) % self.num_processes
         while True:
             try:
-                status, payload = results.get(timeout=0.5)
+                status, payload = self.queues[worker].get(timeout=0.5)
             except queue.Empty:
                 self.check_workers()
                 continue
             if status == 'error':
                 raise WorkerError(f"captcha worker failed: {payload}")
             self.check_workers()
-            return payload
+            if self.arrays is None:
+                return payload
+            arrays = tuple(view.copy() for view in self.slots[worker].views(payload))
+            self.free_slots[worker].put(payload)  # the worker may refill it now
+            return arrays
 
     def reset(self):
         """Stop every worker and wait for it to exit; `start` may be called again after."""
@@ -122,7 +179,7 @@ class MPData:
             if process.is_alive():
                 process.kill()
                 process.join()
-        for results in self.queues:
+        for results in self.queues + [q for q in self.free_slots if q is not None]:
             results.close()
             results.cancel_join_thread()
         self.processes = []

@@ -3,10 +3,15 @@
 Each batch holds `data` (batch, 80, 30) images, the LSTM's initial states (all zeros) and
 `label` (batch, num_label): digit d as class d + 1, padded with 0 (the CTC blank). The
 captcha source is anything with `get_batch(batch_size)`: a DigitCaptcha drawing in this
-process, an MPDigitCaptcha drawing in worker processes, or a fixed in-memory set.
+process, an MPDigitCaptcha drawing in worker processes, a fixed in-memory set, or a
+RecordIO dataset written by captcha_generator.py --rec.
 """
-import mxnet as mx
+import os
 
+import mxnet as mx
+import numpy as np
+
+from captcha_generator import COLUMN_HEIGHT, SEQ_LENGTH, image_to_sequence
 from captcha_generator import encode_label as get_label  # noqa: F401  (the seed's name)
 
 
@@ -15,7 +20,8 @@ class SimpleBatch(mx.io.DataBatch):
 
     def __init__(self, data_names, data, label_names, label):
         super().__init__(data=data, label=label, pad=0,
-                         provide_data=[mx.io.DataDesc(n, x.shape) for n, x in zip(data_names, data)],
+                         provide_data=[mx.io.DataDesc(n, x.shape)
+                                       for n, x in zip(data_names, data)],
                          provide_label=[mx.io.DataDesc(n, x.shape)
                                         for n, x in zip(label_names, label)])
         self.data_names, self.label_names = data_names, label_names
@@ -73,3 +79,55 @@ def fixed_iter(captcha, size, batch_size, lstm_init_states, num_label, name='val
     fixed = FixedCaptchaSet.draw(captcha, count * batch_size)
     return OCRIter(count, batch_size, lstm_init_states, fixed, num_label, name)
 
+
+
+class RecordCaptchaSet:
+    """Captchas from a RecordIO file (captcha_generator.py --rec), held in memory as their
+    80x30 grayscale images; with `shuffle`, every pass over them is in a new random order.
+    `shard` = (index, count) keeps every count-th record from the index-th: one worker's
+    share in distributed training."""
+
+    def __init__(self, path, num_label, shuffle=True, seed=None, shard=(0, 1)):
+        small, labels = read_record_file(path, num_label)
+        self.small, self.labels = small[shard[0]::shard[1]], labels[shard[0]::shard[1]]
+        self.shape = (SEQ_LENGTH, COLUMN_HEIGHT)
+        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
+        self.order = np.arange(len(self.labels))
+        self.position = len(self.order)  # the first get_batch starts a (shuffled) pass
+
+    def __len__(self):
+        return len(self.labels)
+
+    def get_batch(self, batch_size):
+        if self.position + batch_size > len(self.order):
+            if self.shuffle:
+                self.rng.shuffle(self.order)
+            self.position = 0
+        chosen = self.order[self.position:self.position + batch_size]
+        self.position += batch_size
+        return np.stack([image_to_sequence(self.small[i]) for i in chosen]), self.labels[chosen]
+
+
+def read_record_file(path, num_label):
+    """RecordIO dataset -> (images (N, 30, 80) uint8, labels (N, num_label) float32).
+    Raises ValueError for a missing or foreign file."""
+    if not os.path.isfile(path):
+        raise ValueError(f"dataset {path!r} not found: write one with captcha_generator.py "
+                         "--count N --rec FILE")
+    record = mx.recordio.MXRecordIO(path, 'r')
+    images, labels = [], []
+    try:
+        while (item := record.read()) is not None:
+            header, image = mx.recordio.unpack_img(item, 0)  # 0: as grayscale
+            if image is None or np.size(header.label) != num_label:
+                raise ValueError(f"{path!r} record {len(images)} is not a {num_label}-digit "
+                                 "captcha: write the dataset with captcha_generator.py --rec")
+            images.append(image)
+            labels.append(header.label)
+    except mx.base.MXNetError:
+        raise ValueError(f"{path!r} is not an MXNet RecordIO file (or is truncated)")
+    finally:
+        record.close()
+    if not images:
+        raise ValueError(f"dataset {path!r} is empty")
+    return np.stack(images), np.array(labels, dtype=np.float32)

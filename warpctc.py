@@ -41,12 +41,10 @@ def extend_labels(labels, alphabet):
     return extended, lengths
 
 
-def ctc_cost_and_grad(activations, labels):
-    """CTC cost per sample and its gradient with respect to the activations.
-
-    activations: (T, batch, alphabet) scores before softmax; labels: (batch, L), 0-padded.
-    Returns (cost (batch,), grad (T, batch, alphabet)). Raises ValueError for a label that
-    cannot be aligned to T steps (too long once repeats are separated by blanks)."""
+def _alpha(activations, labels):
+    """The CTC forward recursion in log space, shared by the cost, its gradient and
+    inference's confidence. Raises ValueError for a label that cannot be aligned to T steps
+    (too long once repeats are separated by blanks)."""
     T, batch, alphabet = activations.shape
     extended, lengths = extend_labels(labels, alphabet)
     S = extended.shape[1]
@@ -73,6 +71,33 @@ def ctc_cost_and_grad(activations, labels):
         now[:, 2:] = np.where(can_skip[:, 2:], np.logaddexp(now[:, 2:], prev[:, :-2]), now[:, 2:])
         now += emit[t]
 
+    final = alpha[T - 1]
+    end_on_label = np.take_along_axis(final, np.maximum(second_last, 0), axis=1)[:, 0]
+    log_likelihood = np.logaddexp(np.take_along_axis(final, last, axis=1)[:, 0],
+                                  np.where(lengths > 0, end_on_label, -np.inf))
+    return log_probs, extended, lengths, emit, can_skip, alpha, log_likelihood
+
+
+def ctc_log_likelihood(activations, labels):
+    """log p(labels | activations) per sample, summed over every alignment.
+
+    activations: (T, batch, alphabet) scores before softmax (log-probabilities work too);
+    labels: (batch, L), 0-padded."""
+    return _alpha(activations, labels)[-1]
+
+
+def ctc_cost_and_grad(activations, labels):
+    """CTC cost per sample and its gradient with respect to the activations.
+
+    activations: (T, batch, alphabet) scores before softmax; labels: (batch, L), 0-padded.
+    Returns (cost (batch,), grad (T, batch, alphabet)). Raises ValueError for a label that
+    cannot be aligned to T steps."""
+    log_probs, extended, lengths, emit, can_skip, alpha, log_likelihood = _alpha(activations,
+                                                                                labels)
+    T, batch, alphabet = activations.shape
+    S = extended.shape[1]
+    last, second_last = (2 * lengths)[:, None], (2 * lengths - 1)[:, None]
+
     beta = np.full((T, batch, S), -np.inf, dtype=log_probs.dtype)
     positions = np.arange(S)[None, :]
     ends = (positions == last) | (positions == second_last)
@@ -86,10 +111,6 @@ def ctc_cost_and_grad(activations, labels):
                                now[:, :-2])
         now += emit[t]
 
-    final = alpha[T - 1]
-    end_on_label = np.take_along_axis(final, np.maximum(second_last, 0), axis=1)[:, 0]
-    log_likelihood = np.logaddexp(np.take_along_axis(final, last, axis=1)[:, 0],
-                                  np.where(lengths > 0, end_on_label, -np.inf))
     # occupancy of each extended position: alpha_t(s) beta_t(s) / (y_t(l'_s) p(l|x))
     with np.errstate(invalid='ignore'):
         occupancy = np.exp(alpha + beta - emit - log_likelihood[None, :, None])

@@ -1,7 +1,13 @@
-"""Bad input ends every script with one line naming the problem, exit code != 0."""
+"""Bad input ends every script with one line naming the problem, exit code != 0; unusual
+but valid input works."""
+import shutil
+
+import cv2
+import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_script
+from get_fonts import TRAINING_FONTS
 
 
 @pytest.fixture(scope='module')
@@ -24,9 +30,16 @@ def checkpoint(tmp_path_factory, font):
     (['--num_proc', 0, '{font}'], 'must be at least 1'),
     (['--learning_rate', -1, '{font}'], 'greater than 0'),
     (['--prefix', '/nonexistent/dir/ocr', '{font}'], 'does not exist'),
+    (['--column_pool', 3, '{font}'], 'must divide the 80 pixel columns'),
+    (['--conv_channels', 'none', '--column_pool', 2, '{font}'], 'needs the convolutional'),
+    (['--train_rec', '{empty}/no.rec', '{font}'], 'not found'),
+    (['--train_rec', '{text}', '{font}'], 'not an MXNet RecordIO file'),
+    (['--train_rec', '{text}'], 'give FONT_PATH'),
 ])
 def test_train_rejects(args, says, tmp_path, font):
-    args = [str(a).format(font=font, empty=tmp_path) for a in args]
+    text = tmp_path / 'notes.rec'
+    text.write_text('not a dataset')
+    args = [str(a).format(font=font, empty=tmp_path, text=text) for a in args]
     assert says in assert_one_line_error(run_script('lstm_ocr_train.py', *args))
 
 
@@ -56,3 +69,104 @@ def test_generator_rejects_missing_font(tmp_path):
     line = assert_one_line_error(run_script('captcha_generator.py', tmp_path / 'no.ttf',
                                             tmp_path / 'x.jpg'))
     assert 'does not exist' in line
+
+
+def test_infer_rejects_a_negative_beam(tmp_path):
+    line = assert_one_line_error(run_script('lstm_ocr_infer.py', '--beam', -1, tmp_path))
+    assert '--beam' in line and '0 or more' in line
+
+
+def test_plot_rejects_a_file_that_is_not_a_training_log(tmp_path):
+    other = tmp_path / 'other.csv'
+    other.write_text('a,b\n1,2\n')
+    assert 'not a training log' in assert_one_line_error(run_script('plot_log.py', other))
+    assert 'cannot read' in assert_one_line_error(run_script('plot_log.py', tmp_path / 'no.csv'))
+
+
+def test_generator_count_needs_a_destination(tmp_path, font):
+    line = assert_one_line_error(run_script('captcha_generator.py', font, '--count', 3))
+    assert '--out DIR or --rec FILE' in line
+
+
+@pytest.mark.parametrize('make', [
+    lambda path: path.write_bytes(b''),
+    lambda path: path.write_text('not a font'),
+    lambda path: path.write_bytes(open(TRAINING_FONTS[0], 'rb').read()[:20000]),  # cut off
+], ids=['zero-byte', 'text', 'truncated'])
+def test_fonts_that_cannot_draw_are_rejected(make, tmp_path):
+    font = tmp_path / 'bad.ttf'
+    make(font)
+    for script, args in (('captcha_generator.py', [font, tmp_path / 'x.png']),
+                         ('lstm_ocr_train.py', [font]), ('lstm_ocr_train.py', [tmp_path])):
+        line = assert_one_line_error(run_script(script, *args))
+        assert f"'{font}' is not a readable TrueType font" in line
+
+
+def truncated_jpeg(path, font):
+    whole = path.parent / 'whole.jpg'
+    run_script('captcha_generator.py', font, whole)
+    path.write_bytes(whole.read_bytes()[:1500])
+
+
+@pytest.mark.parametrize('make,says', [
+    (lambda path, font: path.write_bytes(b''), 'empty file'),
+    (truncated_jpeg, 'truncated JPEG'),
+    (lambda path, font: path.write_text('hello'), 'cannot read image'),
+])
+def test_images_that_cannot_be_read_are_rejected(make, says, tmp_path, checkpoint, font):
+    image = tmp_path / 'bad.jpg'
+    make(image, font)
+    line = assert_one_line_error(
+        run_script('lstm_ocr_infer.py', '--prefix', checkpoint, '--epoch', 1, image))
+    assert says in line
+
+
+def test_folder_without_images_is_rejected(tmp_path, checkpoint):
+    (tmp_path / 'notes.txt').write_text('no images here')
+    line = assert_one_line_error(
+        run_script('lstm_ocr_infer.py', '--prefix', checkpoint, '--epoch', 1, tmp_path))
+    assert 'no image files' in line
+
+
+@pytest.mark.parametrize('name,image', [
+    ('one_pixel.png', np.full((1, 1), 200, np.uint8)),
+    ('huge.png', np.random.RandomState(0).randint(0, 256, (5000, 5000), dtype=np.uint8)),
+    ('rgba.png', np.random.RandomState(1).randint(0, 256, (60, 160, 4), dtype=np.uint8)),
+    ('deep.png', np.random.RandomState(2).randint(0, 65536, (60, 160), dtype=np.uint16)),
+    ('network_size.png', np.random.RandomState(3).randint(0, 256, (30, 80), dtype=np.uint8)),
+])
+def test_unusual_but_valid_images_are_read(name, image, tmp_path, checkpoint):
+    path = tmp_path / name
+    cv2.imwrite(str(path), image)
+    result = run_script('lstm_ocr_infer.py', '--prefix', checkpoint, '--epoch', 1, path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('Digits: [')
+
+
+def test_truncated_params_are_rejected(tmp_path, checkpoint, font):
+    prefix = tmp_path / 'cut'
+    shutil.copy(f"{checkpoint}-symbol.json", f"{prefix}-symbol.json")
+    data = open(f"{checkpoint}-0001.params", 'rb').read()
+    open(f"{prefix}-0001.params", 'wb').write(data[:len(data) // 2])
+    sample = tmp_path / 's.png'
+    run_script('captcha_generator.py', font, sample)
+    line = assert_one_line_error(run_script('lstm_ocr_infer.py', '--prefix', prefix,
+                                            '--epoch', 1, sample))
+    assert 'unreadable' in line
+    line = assert_one_line_error(run_script('lstm_ocr_train.py', '--load_epoch', 1, '--prefix',
+                                            prefix, font))
+    assert 'unreadable' in line
+
+
+def test_params_of_another_architecture_are_rejected(tmp_path, checkpoint, font):
+    other = tmp_path / 'other'
+    result = run_script('lstm_ocr_train.py', '--num_hidden', 12, '--num_lstm_layer', 1,
+                        '--batch_size', 8, '--train_epoch_size', 8, '--eval_epoch_size', 8,
+                        '--num_epoch', 1, '--prefix', other, font)
+    assert result.returncode == 0, result.stderr
+    shutil.copy(f"{checkpoint}-symbol.json", f"{other}-symbol.json")  # 8 units; params: 12
+    sample = tmp_path / 's.png'
+    run_script('captcha_generator.py', font, sample)
+    line = assert_one_line_error(run_script('lstm_ocr_infer.py', '--prefix', other,
+                                            '--epoch', 1, sample))
+    assert 'does not fit this network' in line

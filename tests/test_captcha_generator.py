@@ -5,6 +5,7 @@ import pytest
 from captcha_generator import (DigitCaptcha, encode_label, find_fonts, image_to_sequence,
                                read_image)
 from conftest import assert_one_line_error, run_script
+from ocr_iter import RecordCaptchaSet
 
 
 def test_image_to_sequence_reads_columns_left_to_right():
@@ -97,3 +98,28 @@ def test_cli_needs_output_or_count(tmp_path, font):
     assert 'either OUTPUT' in assert_one_line_error(run_script('captcha_generator.py', font))
     line = assert_one_line_error(run_script('captcha_generator.py', font, '--count', 3))
     assert '--out' in line
+
+
+def test_record_file_holds_the_networks_view_and_labels(tmp_path, font):
+    path = tmp_path / 'train.rec'
+    result = run_script('captcha_generator.py', font, '--count', 6, '--rec', path, '--seed', 9)
+    assert result.returncode == 0, result.stderr
+    records = RecordCaptchaSet(str(path), num_label=4, shuffle=False)
+    images, labels = records.get_batch(6)
+    drawn = DigitCaptcha([font], seed=9)
+    for image, label in zip(images, labels):
+        expected_image, digits = drawn.get()
+        np.testing.assert_array_equal(label, encode_label(digits, 4))
+        np.testing.assert_array_equal(image, expected_image)  # PNG is lossless
+    assert not list(tmp_path.glob('*.tmp*'))
+
+
+def test_record_set_shuffles_each_pass_and_keeps_every_sample(tmp_path, font):
+    path = tmp_path / 'train.rec'
+    run_script('captcha_generator.py', font, '--count', 8, '--rec', path, '--seed', 1)
+    records = RecordCaptchaSet(str(path), num_label=4, seed=0)
+    passes = [np.concatenate([records.get_batch(4)[1] for _ in range(2)]) for _ in range(3)]
+    in_file = RecordCaptchaSet(str(path), num_label=4, shuffle=False).get_batch(8)[1]
+    for labels in passes:
+        assert sorted(map(tuple, labels)) == sorted(map(tuple, in_file))
+    assert any(not np.array_equal(a, b) for a, b in zip(passes, passes[1:]))

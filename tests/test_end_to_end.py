@@ -1,11 +1,15 @@
 """The suite as a user runs it: train a tiny model on real captchas, then read an image."""
+import csv
+import json
 import re
 
 import mxnet as mx
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import run_script
+from lstm_ocr_train import VALIDATION_SEED
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
         '--train_epoch_size', 128, '--eval_epoch_size', 64, '--num_proc', 1, '--seed', 3]
@@ -137,3 +141,70 @@ def test_shipped_model_reads_a_captcha_by_default(tmp_path, font):
     result = run_script('lstm_ocr_infer.py', sample, cwd=tmp_path)  # from another folder
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'Digits: [0, 0, 8, 9]'
+
+
+def test_training_writes_a_csv_per_epoch_that_plots(trained, tmp_path):
+    prefix, _ = trained
+    with open(f"{prefix}-log.csv", newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [row['epoch'] for row in rows[:3]] == ['1', '2', '3']
+    for row in rows:
+        assert 0 <= float(row['val_accuracy']) <= 1 and 0 <= float(row['val_lcs_accuracy']) <= 1
+        assert float(row['train_ctc_loss']) > 0 and float(row['samples_per_s']) > 0
+    out = tmp_path / 'curves.png'
+    result = run_script('plot_log.py', f"{prefix}-log.csv", '--out', out)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (1000, 400)
+
+
+def test_json_lines_parse_and_beam_search_reads_too(trained, tmp_path, font):
+    prefix, _ = trained
+    paths = [tmp_path / f'{i}.png' for i in range(3)]
+    for path in paths:
+        run_script('captcha_generator.py', font, path)
+    for beam in (0, 4):
+        result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, '--json',
+                            '--beam', beam, *paths)
+        assert result.returncode == 0, result.stderr
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r['path'] for r in records] == [str(p) for p in paths]
+        for r in records:
+            assert r['text'] == ''.join(map(str, r['digits']))
+            assert 0 <= r['confidence'] <= 1
+
+
+def test_fused_lstm_trains_from_record_files_and_infers(tmp_path, font):
+    for name, count, seed in (('train', 128, 1), ('val', 64, 2)):
+        result = run_script('captcha_generator.py', font, '--count', count,
+                            '--rec', tmp_path / f'{name}.rec', '--seed', seed)
+        assert result.returncode == 0, result.stderr
+    prefix = tmp_path / 'fused'
+    result = run_script('lstm_ocr_train.py', *TINY, '--rnn', 'fused', '--num_epoch', 2,
+                        '--train_rec', tmp_path / 'train.rec', '--val_rec', tmp_path / 'val.rec',
+                        '--prefix', prefix)  # no font: nothing is drawn
+    assert result.returncode == 0, result.stderr
+    assert 'Read 128 captchas from' in result.stderr
+    assert 'Epoch[1] Validation-accuracy=' in result.stderr
+    _, params, _ = mx.model.load_checkpoint(str(prefix), 2)
+    assert 'lstm_parameters' in params and 'l0_i2h_weight' not in params
+    sample = tmp_path / 'sample.png'
+    run_script('captcha_generator.py', font, sample)
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 2, sample)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('Digits: [')
+
+
+def test_eval_of_the_validation_captchas_agrees_with_training(trained, tmp_path, font):
+    prefix, _ = trained
+    folder = tmp_path / 'val'  # the same 64 captchas training validated on, as image files
+    run_script('captcha_generator.py', font, '--count', 64, '--out', folder,
+               '--seed', VALIDATION_SEED)
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, '--eval', folder)
+    assert result.returncode == 0, result.stderr
+    scores = dict(line.split(': ') for line in result.stdout.splitlines()[1:3])
+    with open(f"{prefix}-log.csv", newline='') as f:
+        epoch_3 = list(csv.DictReader(f))[2]
+    assert float(scores['exact-match accuracy']) == pytest.approx(
+        float(epoch_3['val_accuracy']), abs=0.02)
+    assert float(scores['LCS accuracy']) == pytest.approx(
+        float(epoch_3['val_lcs_accuracy']), abs=0.02)

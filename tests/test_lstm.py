@@ -89,3 +89,49 @@ def test_ctc_loss_falls_over_a_short_real_training_run(font):
             module.update()
             losses.append(module.get_outputs()[1].asnumpy().mean())
     assert np.mean(losses[-5:]) < 0.5 * losses[0], losses
+
+
+def fused_parameters(params, num_hidden):
+    """The unrolled layer's weights (gate order i, g, f, o) packed as mx.sym.RNN's one vector
+    (gate order i, f, c, o)."""
+    unrolled_gate = {'_i': 0, '_f': 2, '_c': 1, '_o': 3}
+    cell = mx.rnn.FusedRNNCell(num_hidden, num_layers=1, mode='lstm', prefix='')
+    sliced = {}
+    for matrix in ('i2h', 'h2h'):
+        for part in ('weight', 'bias'):
+            rows = np.split(params[f'l0_{matrix}_{part}'], 4, axis=0)
+            for gate, index in unrolled_gate.items():
+                sliced[f'l0_{matrix}{gate}_{part}'] = mx.nd.array(rows[index])
+    return cell.pack_weights(sliced)['parameters']
+
+
+def test_fused_lstm_computes_the_same_function_as_the_unrolled_one():
+    rng = np.random.RandomState(1)
+    batch, hidden = 3, 8
+    unrolled = lstm.lstm_unroll(1, 80, hidden, 4)
+    states = lstm.init_states(batch, 1, hidden)
+    arg_shapes, _, _ = unrolled.infer_shape(data=(batch, 80, 30), **dict(states))
+    params = {n: rng.uniform(-0.5, 0.5, s) for n, s in zip(unrolled.list_arguments(), arg_shapes)
+              if n != 'data' and 'init' not in n}
+    data = rng.uniform(0, 1, (batch, 80, 30))
+    expected = numpy_lstm_softmax(data, params, 1, hidden)
+
+    fused = lstm.lstm_unroll(1, 80, hidden, 4, rnn='fused')
+    assert lstm.init_states(batch, 1, hidden, rnn='fused') == []
+    fused_args = {'data': mx.nd.array(data), 'lstm_parameters': fused_parameters(params, hidden),
+                  'pred_fc_weight': mx.nd.array(params['pred_fc_weight']),
+                  'pred_fc_bias': mx.nd.array(params['pred_fc_bias'])}
+    output = fused.bind(mx.cpu(), fused_args).forward()[0].asnumpy()
+    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_column_pool_halves_the_time_steps():
+    symbol = lstm.lstm_unroll(1, 80, 16, 4, 'ctc', conv_channels=(8,), column_pool=2,
+                              bidirectional=True)
+    _, out_shapes, _ = symbol.infer_shape(data=(5, 80, 30), label=(5, 4),
+                                          **dict(lstm.init_states(5, 1, 16, True)))
+    assert out_shapes[0] == (40 * 5, 11)
+    with pytest.raises(ValueError, match='positive divisor of 80'):
+        lstm.lstm_unroll(1, 80, 16, 4, conv_channels=(8,), column_pool=3)
+    with pytest.raises(ValueError, match='needs the convolutional front end'):
+        lstm.lstm_unroll(1, 80, 16, 4, column_pool=2)

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import time
@@ -42,17 +43,24 @@ def test_results_come_from_each_worker_in_turn():
         mp_data.reset()
 
 
-def test_queue_stays_bounded_when_nobody_reads():
-    mp_data = MPData(2, 4, None)
+@contextlib.contextmanager
+def counting_workers(num_processes, max_queue_size, fn_class, **options):
+    """Started MPData whose fn_class(calls) counts its calls in `calls` -> (mp_data, calls)."""
+    mp_data = MPData(num_processes, max_queue_size, None, **options)
     calls = shared_counter(mp_data)
-    mp_data.fn = Counter(calls)
+    mp_data.fn = fn_class(calls)
     mp_data.start()
     try:
+        yield mp_data, calls
+    finally:
+        mp_data.reset()
+
+
+def test_queue_stays_bounded_when_nobody_reads():
+    with counting_workers(2, 4, Counter) as (mp_data, calls):
         time.sleep(3)
         # 2 queued per worker, plus one made and waiting to be queued
         assert calls.value <= 4 + 2
-    finally:
-        mp_data.reset()
 
 
 def test_reset_stops_and_joins_every_worker():
@@ -119,3 +127,24 @@ def test_seeded_workers_draw_the_same_batches(font):
             captcha.reset()
     for a, b in zip(*batches):
         np.testing.assert_array_equal(a, b)
+
+
+class NumberedBatch(Counter):
+    """fn for MPData in shared-memory mode: arrays filled with the call number."""
+
+    def __call__(self, worker_id):
+        worker_id, n = super().__call__(worker_id)
+        return np.full((3, 2), n, np.float32), np.full(4, worker_id, np.int64)
+
+
+def test_shared_memory_results_are_copies_and_stay_bounded():
+    arrays = [((3, 2), np.float32), ((4,), np.int64)]
+    with counting_workers(1, 2, NumberedBatch, arrays=arrays) as (mp_data, calls):
+        time.sleep(3)
+        # 3 slots (2 queued + 1 being filled), all full, plus one drawn and waiting for a slot
+        assert calls.value <= 3 + 1
+        first = mp_data.get()
+        later = [mp_data.get() for _ in range(6)]  # every slot is reused meanwhile
+        np.testing.assert_array_equal(first[0], np.full((3, 2), 1))
+        assert [int(batch[0][0, 0]) for batch in later] == [2, 3, 4, 5, 6, 7]
+        assert first[1].dtype == np.int64 and list(first[1]) == [0, 0, 0, 0]

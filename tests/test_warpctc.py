@@ -7,7 +7,7 @@ import pytest
 
 import lstm
 from captcha_generator import DigitCaptcha
-from warpctc import ctc_cost_and_grad, log_softmax, warp_ctc
+from warpctc import ctc_cost_and_grad, ctc_log_likelihood, log_softmax, warp_ctc
 
 LABELS = np.array([[1, 1, 2, 0],    # a repeat: needs a blank between the 1s
                    [3, 4, 5, 6],    # four labels
@@ -52,6 +52,20 @@ def test_tiny_cost_equals_sum_over_every_alignment(label):
     activations = np.random.RandomState(len(label)).normal(0, 1, (5, 1, 3))
     cost, _ = ctc_cost_and_grad(activations, np.array([label + [0]]))
     assert cost[0] == pytest.approx(brute_force_cost(activations[:, 0], label), rel=1e-9)
+
+
+def test_likelihoods_of_every_labelling_sum_to_one():
+    # 4 steps, labels 1 and 2: every sequence that fits in 4 steps (a repeat needs a blank
+    # between), 0-padded to length 4
+    labellings = [list(seq) + [0] * (4 - n) for n in range(5)
+                  for seq in itertools.product([1, 2], repeat=n)
+                  if n + sum(a == b for a, b in zip(seq, seq[1:])) <= 4]
+    activations = np.random.RandomState(5).normal(0, 1, (4, 1, 3))
+    log_likelihood = ctc_log_likelihood(np.repeat(activations, len(labellings), axis=1),
+                                        np.array(labellings))
+    assert np.exp(log_likelihood).sum() == pytest.approx(1.0, rel=1e-9)
+    cost, _ = ctc_cost_and_grad(activations, np.array([[2, 1, 0, 0]]))
+    assert -cost[0] == pytest.approx(log_likelihood[labellings.index([2, 1, 0, 0])])
 
 
 def test_gradient_matches_finite_differences():
@@ -119,7 +133,8 @@ def test_error_inside_the_operator_reaches_python_as_mxnet_error(capfd):
     data = mx.sym.Variable('data')
     label = mx.sym.Variable('label')
     head = warp_ctc(data, label, label_length=4, input_length=4, name='softmax')
-    executor = head.simple_bind(mx.cpu(), data=(4, 11), label=(4,), type_dict={'data': 'float32', 'label': 'int32'})
+    executor = head.simple_bind(mx.cpu(), data=(4, 11), label=(4,),
+                                type_dict={'data': 'float32', 'label': 'int32'})
     executor.arg_dict['label'][:] = mx.nd.array([2, 2, 2, 0])
     executor.forward(is_train=True)
     with pytest.raises(mx.base.MXNetError):

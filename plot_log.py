@@ -1,0 +1,64 @@
+"""Plot the training curves that lstm_ocr_train.py writes to PREFIX-log.csv.
+
+    python plot_log.py ocr-log.csv                 # -> ocr-log.png
+    python plot_log.py a-log.csv b-log.csv --out compare.png
+
+Validation exact-match and LCS accuracy (and the training loss, where the CTC head reports
+one) against wall-clock minutes, one colour per run.
+"""
+import csv
+import os
+
+from matplotlib.figure import Figure  # no pyplot: nothing needs a display
+
+from cli import Parser, fail
+
+WIDTH, HEIGHT, DPI = 10, 4, 100  # a 1000x400 pixel PNG
+
+
+def read_log(path):
+    """PREFIX-log.csv -> {column: [floats]} (an empty cell is NaN)."""
+    try:
+        with open(path, newline='') as f:
+            rows = list(csv.DictReader(f))
+    except OSError as err:
+        raise ValueError(f"cannot read {path!r}: {err.strerror}")
+    if not rows or 'val_accuracy' not in rows[0]:
+        raise ValueError(f"{path!r} is not a training log written by lstm_ocr_train.py")
+    return {column: [float(row[column] or 'nan') for row in rows] for column in rows[0]}
+
+
+def plot(logs, out):
+    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+    accuracy, loss = figure.subplots(1, 2)
+    for path, log in logs.items():
+        name = os.path.basename(path).removesuffix('-log.csv')
+        line, = accuracy.plot(log['minutes'], [100 * a for a in log['val_accuracy']],
+                              marker='.', label=f"{name} exact match")
+        accuracy.plot(log['minutes'], [100 * a for a in log['val_lcs_accuracy']], ':',
+                      color=line.get_color(), label=f"{name} LCS")
+        loss.plot(log['minutes'], log['train_ctc_loss'], color=line.get_color(), label=name)
+    accuracy.set(xlabel='minutes since start', ylabel='validation accuracy (%)', ylim=(0, 100))
+    loss.set(xlabel='minutes since start', ylabel='training CTC loss (epoch mean)', yscale='log')
+    for axes in (accuracy, loss):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(out)
+    print(f"Training curves written to {out}")
+
+
+def main():
+    parser = Parser(description="Plot training curves from lstm_ocr_train.py's PREFIX-log.csv.")
+    parser.add_argument('logs', nargs='+', metavar='LOG', help="PREFIX-log.csv files")
+    parser.add_argument('--out', help="PNG to write (default: the first LOG with .png)")
+    args = parser.parse_args()
+    try:
+        logs = {path: read_log(path) for path in args.logs}
+    except ValueError as err:
+        fail(err)
+    plot(logs, args.out or os.path.splitext(args.logs[0])[0] + '.png')
+
+
+if __name__ == '__main__':
+    main()
