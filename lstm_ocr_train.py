@@ -212,7 +212,7 @@ def build_module(args, init_states, context):
     try:
         module = mx.mod.Module.load(args.prefix, args.load_epoch,
                                     load_optimizer_states=os.path.isfile(states)
-                                    and not args.kv_store.startswith('dist'),  # on servers
+                                    and not is_distributed(args.kv_store),
                                     data_names=data_names, label_names=['label'],
                                     context=context)
     except (mx.base.MXNetError, OSError):
@@ -316,10 +316,15 @@ def check_settings(args):
     return fonts
 
 
+def is_distributed(kv_store):
+    """A parameter-server kvstore: its optimizer states live on the servers, not here."""
+    return kv_store.startswith('dist')
+
+
 def create_kvstore(name):
     """A kvstore object for MXNet's distributed ones (they need DMLC_* variables, set by
     launch_local.py or MXNet's tools/launch.py); local names go to Module.fit as strings."""
-    if not name.startswith('dist'):
+    if not is_distributed(name):
         return name
     if 'DMLC_ROLE' not in os.environ:
         fail(f"--kv_store {name} needs a launcher: run under launch_local.py (one machine) or "
@@ -359,7 +364,7 @@ def main():
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
     fonts = check_settings(args)
     kvstore = create_kvstore(args.kv_store)
-    distributed = args.kv_store.startswith('dist')  # optimizer states live on the servers
+    distributed = is_distributed(args.kv_store)
     rank, num_workers = getattr(kvstore, 'rank', 0), getattr(kvstore, 'num_workers', 1)
     if rank == 0:
         check_prefix_writable(args.prefix)
