@@ -17,12 +17,15 @@ import re
 import sys
 from collections import Counter
 
+from cli import Parser, fail, non_negative_int, positive_int, progress, use_every_core
+
+use_every_core()  # inference has the machine to itself; must come before mxnet's import
+
 import mxnet as mx
 import numpy as np
 
 import lstm
 from captcha_generator import COLUMN_HEIGHT, SEQ_LENGTH, read_image
-from cli import Parser, fail, non_negative_int, positive_int, progress
 from ctc_metrics import beam_decode, exact_match, greedy_decode, lcs_accuracy
 from warpctc import ctc_log_likelihood
 

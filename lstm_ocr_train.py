@@ -23,12 +23,20 @@ import sys
 import time
 import traceback
 
+from cli import Parser, fail, non_negative_float, positive_float, positive_int, use_every_core
+
+UNDER_LAUNCHER = 'DMLC_ROLE' in os.environ  # one process of a distributed job
+
+# Training from a RecordIO file alone on the machine has no captcha worker to leave a core
+# for. Decided from the raw command line: it must happen before mxnet is imported.
+if any(arg.startswith('--train_rec') for arg in sys.argv[1:]) and not UNDER_LAUNCHER:
+    use_every_core()
+
 import mxnet as mx
 import numpy as np
 
 import lstm
 from captcha_generator import COLUMN_HEIGHT, DigitCaptcha, MPDigitCaptcha, find_fonts
-from cli import Parser, fail, non_negative_float, positive_float, positive_int
 from ctc_metrics import CtcMetrics
 from hyperparameters import RECIPES, Hyperparams
 from multiproc_data import WorkerError
@@ -326,7 +334,7 @@ def create_kvstore(name):
     launch_local.py or MXNet's tools/launch.py); local names go to Module.fit as strings."""
     if not is_distributed(name):
         return name
-    if 'DMLC_ROLE' not in os.environ:
+    if not UNDER_LAUNCHER:
         fail(f"--kv_store {name} needs a launcher: run under launch_local.py (one machine) or "
              "MXNet's tools/launch.py (several)")
     return mx.kv.create(name)
@@ -432,7 +440,7 @@ def main_under_launcher():
 
 
 if __name__ == '__main__':
-    if 'DMLC_ROLE' in os.environ:
+    if UNDER_LAUNCHER:
         main_under_launcher()
     else:
         main()

@@ -54,23 +54,35 @@ class OCRIter(mx.io.DataIter):
 
 
 class FixedCaptchaSet:
-    """The same captchas every epoch: drawn once, served in order, batch by batch."""
+    """The same captchas every epoch, held in memory and served batch by batch: in order,
+    or with `shuffle` in a new random order on every pass."""
 
-    def __init__(self, images, labels):
+    def __init__(self, images, labels, shuffle=False, seed=None):
         self.images, self.labels = images, labels
         self.shape = images.shape[1:]
-        self.position = 0
+        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
+        self.order = np.arange(len(labels))
+        self.position = len(self.order)  # the first get_batch starts a (shuffled) pass
 
     @classmethod
     def draw(cls, captcha, size):
         images, labels = captcha.get_batch(size)
         return cls(images, labels)
 
+    def __len__(self):
+        return len(self.labels)
+
+    def network_input(self, images):
+        return images
+
     def get_batch(self, batch_size):
-        if self.position + batch_size > len(self.images):
+        if self.position + batch_size > len(self.order):
+            if self.shuffle:
+                self.rng.shuffle(self.order)
             self.position = 0
-        start, self.position = self.position, self.position + batch_size
-        return self.images[start:self.position], self.labels[start:self.position]
+        chosen = self.order[self.position:self.position + batch_size]
+        self.position += batch_size
+        return self.network_input(self.images[chosen]), self.labels[chosen]
 
 
 def fixed_iter(captcha, size, batch_size, lstm_init_states, num_label, name='val'):
@@ -80,32 +92,19 @@ def fixed_iter(captcha, size, batch_size, lstm_init_states, num_label, name='val
     return OCRIter(count, batch_size, lstm_init_states, fixed, num_label, name)
 
 
-
-class RecordCaptchaSet:
+class RecordCaptchaSet(FixedCaptchaSet):
     """Captchas from a RecordIO file (captcha_generator.py --rec), held in memory as their
-    80x30 grayscale images; with `shuffle`, every pass over them is in a new random order.
-    `shard` = (index, count) keeps every count-th record from the index-th: one worker's
-    share in distributed training."""
+    80x30 grayscale uint8 images (a quarter of the network input's size) and converted a
+    batch at a time; shuffled by default. `shard` = (index, count) keeps every count-th
+    record from the index-th: one worker's share in distributed training."""
 
     def __init__(self, path, num_label, shuffle=True, seed=None, shard=(0, 1)):
         small, labels = read_record_file(path, num_label)
-        self.small, self.labels = small[shard[0]::shard[1]], labels[shard[0]::shard[1]]
+        super().__init__(small[shard[0]::shard[1]], labels[shard[0]::shard[1]], shuffle, seed)
         self.shape = (SEQ_LENGTH, COLUMN_HEIGHT)
-        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
-        self.order = np.arange(len(self.labels))
-        self.position = len(self.order)  # the first get_batch starts a (shuffled) pass
 
-    def __len__(self):
-        return len(self.labels)
-
-    def get_batch(self, batch_size):
-        if self.position + batch_size > len(self.order):
-            if self.shuffle:
-                self.rng.shuffle(self.order)
-            self.position = 0
-        chosen = self.order[self.position:self.position + batch_size]
-        self.position += batch_size
-        return np.stack([image_to_sequence(self.small[i]) for i in chosen]), self.labels[chosen]
+    def network_input(self, images):
+        return np.stack([image_to_sequence(image) for image in images])
 
 
 def read_record_file(path, num_label):

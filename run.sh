@@ -11,6 +11,9 @@ setup() {
     if [ ! -x "$VENV/bin/python" ]; then
         echo "Creating virtual environment in $VENV" >&2
         python3 -m venv "$VENV"
+        # mxnet imports distutils, and setuptools' shim answers that by importing all of
+        # setuptools: a quarter of a second on every start. Nothing here needs setuptools.
+        "$VENV/bin/python" -m pip uninstall --quiet --disable-pip-version-check -y setuptools
     fi
     if ! cmp -s requirements.txt "$VENV/installed-requirements.txt"; then
         echo "Installing pinned packages from requirements.txt" >&2

@@ -91,18 +91,29 @@ def test_ctc_loss_falls_over_a_short_real_training_run(font):
     assert np.mean(losses[-5:]) < 0.5 * losses[0], losses
 
 
-def fused_parameters(params, num_hidden):
-    """The unrolled layer's weights (gate order i, g, f, o) packed as mx.sym.RNN's one vector
-    (gate order i, f, c, o)."""
+def fused_parameters(params, num_hidden, num_layers=1, bidirectional=False):
+    """The unrolled layers' weights (gate order i, g, f, o; layer l's right-to-left half
+    named l{l}_rev) packed as mx.sym.RNN's one vector (gate order i, f, c, o; r{l})."""
     unrolled_gate = {'_i': 0, '_f': 2, '_c': 1, '_o': 3}
-    cell = mx.rnn.FusedRNNCell(num_hidden, num_layers=1, mode='lstm', prefix='')
+    cell = mx.rnn.FusedRNNCell(num_hidden, num_layers=num_layers, mode='lstm',
+                               bidirectional=bidirectional, prefix='')
+    directions = [('', 'l'), ('_rev', 'r')] if bidirectional else [('', 'l')]
     sliced = {}
-    for matrix in ('i2h', 'h2h'):
-        for part in ('weight', 'bias'):
-            rows = np.split(params[f'l0_{matrix}_{part}'], 4, axis=0)
-            for gate, index in unrolled_gate.items():
-                sliced[f'l0_{matrix}{gate}_{part}'] = mx.nd.array(rows[index])
+    for layer in range(num_layers):
+        for suffix, fused_name in directions:
+            for matrix in ('i2h', 'h2h'):
+                for part in ('weight', 'bias'):
+                    rows = np.split(params[f'l{layer}{suffix}_{matrix}_{part}'], 4, axis=0)
+                    for gate, index in unrolled_gate.items():
+                        sliced[f'{fused_name}{layer}_{matrix}{gate}_{part}'] = \
+                            mx.nd.array(rows[index])
     return cell.pack_weights(sliced)['parameters']
+
+
+def random_parameters(symbol, rng, **shapes):
+    arg_shapes, _, _ = symbol.infer_shape(**shapes)
+    return {n: rng.uniform(-0.5, 0.5, s) for n, s in zip(symbol.list_arguments(), arg_shapes)
+            if n not in shapes}
 
 
 def test_fused_lstm_computes_the_same_function_as_the_unrolled_one():
@@ -110,9 +121,7 @@ def test_fused_lstm_computes_the_same_function_as_the_unrolled_one():
     batch, hidden = 3, 8
     unrolled = lstm.lstm_unroll(1, 80, hidden, 4)
     states = lstm.init_states(batch, 1, hidden)
-    arg_shapes, _, _ = unrolled.infer_shape(data=(batch, 80, 30), **dict(states))
-    params = {n: rng.uniform(-0.5, 0.5, s) for n, s in zip(unrolled.list_arguments(), arg_shapes)
-              if n != 'data' and 'init' not in n}
+    params = random_parameters(unrolled, rng, data=(batch, 80, 30), **dict(states))
     data = rng.uniform(0, 1, (batch, 80, 30))
     expected = numpy_lstm_softmax(data, params, 1, hidden)
 
@@ -121,6 +130,29 @@ def test_fused_lstm_computes_the_same_function_as_the_unrolled_one():
     fused_args = {'data': mx.nd.array(data), 'lstm_parameters': fused_parameters(params, hidden),
                   'pred_fc_weight': mx.nd.array(params['pred_fc_weight']),
                   'pred_fc_bias': mx.nd.array(params['pred_fc_bias'])}
+    output = fused.bind(mx.cpu(), fused_args).forward()[0].asnumpy()
+    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_bidirectional_conv_network_unrolled_equals_fused():
+    """The fast recipe's shape (standardised input, convolutions pooling column pairs, LSTM
+    layers reading both ways) computes the same function unrolled and fused."""
+    rng = np.random.RandomState(2)
+    batch, hidden, layers = 3, 8, 2
+    shape = dict(num_lstm_layer=layers, seq_len=80, num_hidden=hidden, num_label=4,
+                 normalize=True, conv_channels=(4, 4), bidirectional=True, column_pool=2)
+    unrolled = lstm.lstm_unroll(**shape)
+    states = lstm.init_states(batch, layers, hidden, bidirectional=True)
+    params = random_parameters(unrolled, rng, data=(batch, 80, 30), **dict(states))
+    data = mx.nd.array(rng.uniform(0, 1, (batch, 80, 30)))
+    unrolled_args = {'data': data, **{n: mx.nd.zeros(s) for n, s in states},
+                     **{n: mx.nd.array(v) for n, v in params.items()}}
+    expected = unrolled.bind(mx.cpu(), unrolled_args).forward()[0].asnumpy()
+
+    fused = lstm.lstm_unroll(**shape, rnn='fused')
+    fused_args = {'data': data, 'lstm_parameters': fused_parameters(params, hidden, layers, True),
+                  **{n: mx.nd.array(v) for n, v in params.items()
+                     if n.startswith(('conv', 'pred_fc'))}}
     output = fused.bind(mx.cpu(), fused_args).forward()[0].asnumpy()
     np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
 
