@@ -8,11 +8,21 @@ import os
 import sys
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default in --help, except None (nothing given: the help says
+    what happens then) and defaults the help text already states."""
+
+    def _get_help_string(self, action):
+        if action.default is None or '(default' in (action.help or ''):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class Parser(argparse.ArgumentParser):
     """ArgumentParser with defaults shown in --help and one-line errors."""
 
     def __init__(self, **kwargs):
-        super().__init__(formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+        super().__init__(formatter_class=DefaultsFormatter, **kwargs)
 
     def error(self, message):
         fail(f"{message} (see {self.prog} --help)")

@@ -1,0 +1,22 @@
+"""--help of every script: usage, defaults shown, and no '(default: None)' noise."""
+import pytest
+
+from conftest import run_script
+
+SCRIPTS = ['captcha_generator.py', 'lstm_ocr_train.py', 'lstm_ocr_infer.py', 'plot_log.py',
+           'launch_local.py', 'bench.py', 'get_fonts.py']
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_help_shows_usage_without_none_defaults(script):
+    result = run_script(script, '--help', timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('usage:')
+    assert '(default: None)' not in result.stdout
+
+
+def test_help_shows_the_defaults_that_exist():
+    train = run_script('lstm_ocr_train.py', '--help', timeout=60).stdout
+    assert '(default: ocr)' in train and '(default: ctc)' in train
+    infer = run_script('lstm_ocr_infer.py', '--help', timeout=60).stdout
+    assert '(default: 30)' in infer
