@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import cv2
 import mxnet as mx
@@ -181,22 +182,12 @@ def plain_unrolled_symbol(num_lstm_layer=2, seq_len=SEQ_LENGTH, num_hidden=100):
     return lstm.add_ctc_loss(pred, seq_len), lstm.init_states(BATCH, num_lstm_layer, num_hidden)
 
 
-def recipe_symbol(rnn, batch_size=BATCH):
-    """The default (fast) recipe's network and its initial-state inputs."""
-    hp = RECIPES['fast']
-    symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
-                              'ctc', hp.normalize, hp.conv_channels, hp.bidirectional,
-                              hp.column_pool, rnn)
-    return symbol, lstm.init_states(batch_size, hp.num_lstm_layer, hp.num_hidden,
-                                    hp.bidirectional, rnn)
-
-
-def seed_symbol(rnn):
-    """The seed recipe's network (2x100, raw pixels), built by lstm.py."""
-    hp = RECIPES['seed']
-    symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
-                              'ctc', rnn=rnn)
-    return symbol, lstm.init_states(BATCH, hp.num_lstm_layer, hp.num_hidden, rnn=rnn)
+def recipe_symbol(recipe, rnn, batch_size=BATCH):
+    """A recipe's network (hyperparameters.py) with the ctc head, and its initial-state inputs:
+    'fast' is the default network, 'seed' the original 2x100 one on raw pixels."""
+    hp = replace(RECIPES[recipe], rnn=rnn)
+    return lstm.recipe_network(hp, 'ctc'), lstm.init_states(batch_size, hp.num_lstm_layer,
+                                                             hp.num_hidden, hp.bidirectional, rnn)
 
 
 def training_module(symbol, init_states, batch_size=BATCH):
@@ -226,10 +217,10 @@ def compute_samples_per_s(symbol, init_states, repeats):
 
 def bench_compute(repeats):
     baseline = compute_samples_per_s(*plain_unrolled_symbol(), repeats)
-    figures = [('compute_unrolled_samples_per_s', recipe_symbol('unrolled')),
-               ('compute_fused_samples_per_s', recipe_symbol('fused')),
-               ('compute_seed_net_unrolled_samples_per_s', seed_symbol('unrolled')),
-               ('compute_seed_net_fused_samples_per_s', seed_symbol('fused'))]
+    figures = [('compute_unrolled_samples_per_s', recipe_symbol('fast', 'unrolled')),
+               ('compute_fused_samples_per_s', recipe_symbol('fast', 'fused')),
+               ('compute_seed_net_unrolled_samples_per_s', recipe_symbol('seed', 'unrolled')),
+               ('compute_seed_net_fused_samples_per_s', recipe_symbol('seed', 'fused'))]
     report('compute_baseline_samples_per_s', baseline, 'samples/s')
     for name, (symbol, init_states) in figures:
         rate = compute_samples_per_s(symbol, init_states, repeats)
@@ -300,8 +291,8 @@ def record_training_rate(fonts, batch_size, batches):
         path = os.path.join(folder, 'train.rec')
         write_record_file(DigitCaptcha(fonts, seed=0), 4 * batch_size, path)
         records = RecordCaptchaSet(path, NUM_LABEL, seed=0)
-        rate, _ = train_samples_per_s(*recipe_symbol('fused', batch_size), records, batch_size,
-                                      batches)
+        rate, _ = train_samples_per_s(*recipe_symbol('fast', 'fused', batch_size), records,
+                                      batch_size, batches)
     return rate
 
 
@@ -318,8 +309,8 @@ def bench_end_to_end(fonts, batches):
                       ('train_e2e_fused_samples_per_s', 'fused')):
         source = our_batches(fonts, batch_size)
         try:
-            rate, _ = train_samples_per_s(*recipe_symbol(rnn, batch_size), source, batch_size,
-                                          batches)
+            rate, _ = train_samples_per_s(*recipe_symbol('fast', rnn, batch_size), source,
+                                          batch_size, batches)
         finally:
             source.reset()
         report(name, rate, 'samples/s')
@@ -335,8 +326,8 @@ def bench_memory(fonts, batches):
     batch_size = RECIPES['fast'].batch_size
     source = our_batches(fonts, batch_size)
     try:
-        _, rss = train_samples_per_s(*recipe_symbol('fused', batch_size), source, batch_size,
-                                     batches, rss_every=batches // 10)
+        _, rss = train_samples_per_s(*recipe_symbol('fast', 'fused', batch_size), source,
+                                     batch_size, batches, rss_every=batches // 10)
     finally:
         source.reset()
     report('train_rss_after_10pct_mb', rss[0], 'MB')

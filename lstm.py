@@ -192,3 +192,10 @@ def lstm_unroll(num_lstm_layer, seq_len, num_hidden, num_label, loss_type=None,
     if loss_type is None:
         return add_softmax(pred)
     raise ValueError(f"unknown loss_type {loss_type!r}: use 'ctc', 'warpctc' or None")
+
+
+def recipe_network(hp, loss_type=None):
+    """lstm_unroll with the shape a recipe gives (hyperparameters.Hyperparams)."""
+    return lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
+                       loss_type, hp.normalize, hp.conv_channels, hp.bidirectional,
+                       hp.column_pool, hp.rnn)

@@ -207,10 +207,7 @@ def build_module(args, init_states, context):
     hp = args.hp
     data_names = ['data'] + [name for name, _ in init_states]
     if args.load_epoch is None:
-        symbol = lstm.lstm_unroll(hp.num_lstm_layer, hp.seq_length, hp.num_hidden, hp.num_label,
-                                  loss_type=args.loss, normalize=hp.normalize,
-                                  conv_channels=hp.conv_channels, bidirectional=hp.bidirectional,
-                                  column_pool=hp.column_pool, rnn=hp.rnn)
+        symbol = lstm.recipe_network(hp, loss_type=args.loss)
         return mx.mod.Module(symbol, data_names=data_names, label_names=['label'],
                              context=context)
     params = f"{args.prefix}-{args.load_epoch:04d}.params"
