@@ -120,7 +120,7 @@ class Reader:
         if beam_width:
             decoded = [beam_decode(log_probs[:, n], beam_width) for n in range(len(images))]
         else:
-            decoded = greedy_decode(prob, steps)[:len(images)]
+            decoded = greedy_decode(log_probs.reshape(-1, log_probs.shape[-1]), steps)
         padded = np.zeros((len(decoded), max(map(len, decoded), default=0)), dtype=np.int64)
         for row, classes in zip(padded, decoded):
             row[:len(classes)] = classes
