@@ -1,10 +1,12 @@
 import cv2
 import numpy as np
 import pytest
+from captcha.image import ImageCaptcha
 
-from captcha_generator import (DigitCaptcha, encode_label, find_fonts, image_to_sequence,
-                               read_image)
+from captcha_generator import (CAPTCHA_NOISE, DigitCaptcha, MeasuringOnceCaptcha, encode_label,
+                               find_fonts, image_to_sequence, read_image)
 from conftest import assert_one_line_error, run_script
+from get_fonts import TRAINING_FONTS
 from ocr_iter import RecordCaptchaSet
 
 
@@ -44,6 +46,17 @@ def test_digit_captcha_is_random_and_reproducible(font):
     assert [d for _, d in samples] == [d for _, d in again]
     np.testing.assert_array_equal(samples[-1][0], again[-1][0])
     assert len({d for _, d in samples}) > 1
+
+
+def test_measuring_once_draws_what_the_captcha_package_draws():
+    fonts = TRAINING_FONTS[:3]  # boxes differ between fonts: a cache that mixed them would show
+    package, ours = ImageCaptcha(fonts=fonts), MeasuringOnceCaptcha(fonts=fonts)
+    for noise_seed in range(40):
+        digits = f"{noise_seed * 7919 % 10000:04d}"
+        CAPTCHA_NOISE.seed(noise_seed)
+        expected = np.asarray(package.generate_image(digits))
+        CAPTCHA_NOISE.seed(noise_seed)
+        np.testing.assert_array_equal(np.asarray(ours.generate_image(digits)), expected)
 
 
 def test_get_batch_labels_match_digits(font):
