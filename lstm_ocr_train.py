@@ -14,6 +14,7 @@ figures is added to PREFIX-log.csv (plot it with plot_log.py).
 import argparse
 import csv
 import dataclasses
+import faulthandler
 import hashlib
 import logging
 import os
@@ -295,10 +296,13 @@ def seed_everything(seed):
     mx.random.seed(seed)
 
 
-def raise_on_sigterm():
+def handle_signals():
+    """SIGTERM stops training as Ctrl-C does; SIGUSR1 prints every thread's Python stack to
+    stderr, to see where a run that seems stuck is (kill -USR1 PID)."""
     def handler(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
     signal.signal(signal.SIGTERM, handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def check_settings(args):
@@ -376,7 +380,7 @@ def main():
     context = contexts(args)
     if args.seed is not None:
         seed_everything(args.seed)
-    raise_on_sigterm()
+    handle_signals()
 
     init_states = lstm.init_states(hp.batch_size, hp.num_lstm_layer, hp.num_hidden,
                                    hp.bidirectional, hp.rnn)
@@ -410,8 +414,9 @@ def main():
     except WorkerError as err:
         fail(err)
     except KeyboardInterrupt as why:
-        print(f"error: training interrupted ({why or 'SIGINT'}); checkpoints written so far "
-              "are complete", file=sys.stderr)
+        signal_name = why.args[0] if why.args else 'SIGINT'
+        print(f"error: training interrupted ({signal_name}); checkpoints written so far are "
+              "complete", file=sys.stderr)
         sys.exit(130)
     finally:
         if isinstance(train_set, MPDigitCaptcha):

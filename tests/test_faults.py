@@ -70,8 +70,25 @@ def assert_all_gone(pids):
 
 
 def finish(trainer):
-    _, stderr = trainer.communicate(timeout=HANG)
-    return trainer.returncode, stderr.strip().splitlines()[-1]
+    """Wait for the trainer to exit -> (exit code, its stderr)."""
+    try:
+        _, stderr = trainer.communicate(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"no exit after {HANG} s: {post_mortem(trainer)}")
+    return trainer.returncode, stderr
+
+
+def post_mortem(trainer):
+    """What a hung trainer was doing: its threads' stacks (SIGUSR1, faulthandler) and which
+    of its processes are still alive."""
+    if trainer.poll() is not None:
+        return f"the trainer exited ({trainer.returncode}) but a process keeps its pipes open"
+    left = [pid for pid in children(trainer.pid) if alive(pid)]
+    trainer.send_signal(signal.SIGUSR1)
+    time.sleep(2)
+    trainer.kill()
+    _, stderr = trainer.communicate()
+    return f"trainer alive with children {left}; its stderr ends:\n{stderr[-4000:]}"
 
 
 def test_killed_worker_stops_training_with_one_line(tmp_path, font):
@@ -81,10 +98,11 @@ def test_killed_worker_stops_training_with_one_line(tmp_path, font):
         pids = workers(trainer)
         assert len(pids) == 2
         os.kill(pids[0], signal.SIGKILL)
-        code, last_line = finish(trainer)
+        code, stderr = finish(trainer)
     finally:
         trainer.kill()
     assert code != 0
+    last_line = stderr.strip().splitlines()[-1]
     assert last_line.startswith('error: captcha-worker-') and 'killed by SIGKILL' in last_line
     assert_all_gone(pids)
 
@@ -97,15 +115,31 @@ def test_signal_stops_workers_and_keeps_checkpoints(sent, tmp_path, font):
         wait_for_checkpoint(prefix, trainer, epoch=2)
         pids = workers(trainer)
         trainer.send_signal(sent)
-        code, last_line = finish(trainer)
+        code, stderr = finish(trainer)
     finally:
         trainer.kill()
     assert code == 130
-    assert last_line.startswith('error: training interrupted')
+    assert stderr.strip().splitlines()[-1].startswith(
+        f"error: training interrupted ({sent.name})")
     assert_all_gone(pids)
     last_epoch = max(int(p[-11:-7]) for p in glob.glob(f"{prefix}-*.params"))
     _, arg_params, _ = mx.model.load_checkpoint(str(prefix), last_epoch)
     assert 'pred_fc_weight' in arg_params
+
+
+def test_sigusr1_prints_the_stacks_and_training_goes_on(tmp_path, font):
+    prefix = tmp_path / 'ocr'
+    trainer = start_training(prefix, font)
+    try:
+        wait_for_checkpoint(prefix, trainer, epoch=1)
+        trainer.send_signal(signal.SIGUSR1)
+        wait_for_checkpoint(prefix, trainer, epoch=3)  # still training
+        trainer.send_signal(signal.SIGTERM)
+        code, stderr = finish(trainer)
+    finally:
+        trainer.kill()
+    assert code == 130
+    assert 'lstm_ocr_train.py", line' in stderr
 
 
 def test_trainer_killed_while_saving_leaves_only_whole_checkpoints(tmp_path, font):
