@@ -5,8 +5,8 @@
   about 3 million captchas to reach 87 %, hours on a laptop CPU.
 - `fast` (the default): the same kind of network, an LSTM unrolled over the pixel columns
   with a CTC head, but each image is standardised to zero mean and unit variance inside the
-  graph, two 3x3 convolutions turn each pair of columns into one step's features (40 steps
-  instead of 80, half the LSTM's work), one LSTM layer reads both ways, and Adam with a
+  graph, two 3x3 convolutions turn every four columns into one step's features (20 steps
+  instead of 80, a quarter of the LSTM's work), one LSTM layer reads both ways, and Adam with a
   cosine learning-rate decay replaces SGD, on batches of 32 (on a CPU a batch of 32 costs
   about as much per captcha as one of 128, and gives four times the updates). See README,
   "Recipes".
@@ -52,5 +52,5 @@ RECIPES = {
     'fast': replace(Hyperparams(), train_epoch_size=8000, eval_epoch_size=2000, batch_size=32,
                     num_epoch=30, optimizer='adam', learning_rate=0.001, lr_schedule='cosine',
                     num_lstm_layer=1, bidirectional=True, normalize=True,
-                    conv_channels=(32, 32), column_pool=2),
+                    conv_channels=(32, 32), column_pool=4),
 }

@@ -1,7 +1,7 @@
 """The LSTM-OCR network as an MXNet symbol: an LSTM unrolled over the image's pixel columns.
 
 Input `data` is (batch, 80, 30): 80 time steps, each one 30-pixel column (an optional
-convolutional front end may pool pairs of columns into 40 steps). A stack of LSTM layers
+convolutional front end may pool every four columns into 20 steps). A stack of LSTM layers
 reads the steps left to right (and, bidirectional, right to left); a FullyConnected layer
 `pred_fc` turns every step's hidden state into 11 scores (class 0 = CTC blank, class d + 1 =
 digit d). Rows of `pred_fc` are time-major: row t * batch + n is step t of sample n. A head
@@ -79,7 +79,7 @@ def standardize(data):
 def conv_front_end(data, channels, column_pool=1):
     """(batch, 80, 30) -> time-major (80 / column_pool, batch, features): 3x3 convolutions,
     each halving the height; the first also max-pools every `column_pool` columns into one
-    time step (2 halves the LSTM's work; 40 steps are still plenty for 4 digits)."""
+    time step (4 quarters the LSTM's work; 20 steps are still plenty for 4 digits)."""
     # transpose, not swapaxes: the same result, forty times faster on CPU
     x = mx.sym.expand_dims(mx.sym.transpose(data, axes=(0, 2, 1)), axis=1)  # (N, 1, 30, 80)
     for i, num_filter in enumerate(channels):
