@@ -33,17 +33,21 @@ import mxnet as mx
 import numpy as np
 from captcha.image import ImageCaptcha
 
+import datasets
 import lstm
-from captcha_generator import (CAPTCHA_HEIGHT, CAPTCHA_WIDTH, COLUMN_HEIGHT, SEQ_LENGTH,
-                               DigitCaptcha, MPDigitCaptcha, encode_label, image_to_sequence,
-                               write_record_file)
+from alphabet import Alphabet
+from captcha_generator import CAPTCHA_HEIGHT, CAPTCHA_WIDTH, MPCaptcha, TextCaptcha, encoded
 from cli import Parser, use_every_core
-from get_fonts import TRAINING_FONTS
+from fonts import TRAINING_FONTS
 from hyperparameters import RECIPES
-from lstm_ocr_infer import SHIPPED_MODEL, Reader
-from ocr_iter import OCRIter, RecordCaptchaSet
+from image_conversion import Conversion, network_input
+from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX, ModelConfig
+from mxnet_reader import MXNetModel
+from ocr_iter import OCRIter
+from reading import read_views
 
 NUM_LABEL, BATCH = 4, 128
+VIEW = Conversion()  # the original's: 80 columns of 30 pixels
 REPO = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -79,12 +83,13 @@ def seed_style_worker(samples, fonts, stop):
     sample per queue item."""
     captcha, rng = ImageCaptcha(width=CAPTCHA_WIDTH, height=CAPTCHA_HEIGHT, fonts=fonts), \
         np.random.default_rng()
+    digits = Alphabet()
     while not stop.is_set():
-        digits = ''.join(map(str, rng.integers(0, 10, rng.integers(3, 5))))
-        png = captcha.generate(digits).getvalue()
+        text = ''.join(map(str, rng.integers(0, 10, rng.integers(3, 5))))
+        png = captcha.generate(text).getvalue()
         gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-        small = cv2.resize(gray, (SEQ_LENGTH, COLUMN_HEIGHT))
-        samples.put(((small / 255.0).astype(np.float32).T, encode_label(digits, NUM_LABEL)))
+        samples.put((cv2.resize(gray, (VIEW.width, VIEW.height)),
+                     digits.encode(text, NUM_LABEL)))
 
 
 def seed_style_batches(fonts):
@@ -95,8 +100,6 @@ def seed_style_batches(fonts):
     worker.start()
 
     class Source:
-        shape = (SEQ_LENGTH, COLUMN_HEIGHT)
-
         def get_batch(self, batch_size):
             pairs = [samples.get() for _ in range(batch_size)]
             return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
@@ -110,7 +113,7 @@ def seed_style_batches(fonts):
 
 def our_batches(fonts, batch_size=BATCH):
     """Worker-drawn batches through shared memory, as lstm_ocr_train.py gets them."""
-    source = MPDigitCaptcha(fonts, num_processes=1, max_queue_size=2, batch_size=batch_size)
+    source = MPCaptcha(fonts, num_processes=1, max_queue_size=2, batch_size=batch_size)
     source.start()
     return source
 
@@ -150,19 +153,19 @@ def tanh(x):
     return mx.sym.Activation(x, act_type='tanh')
 
 
-def plain_unrolled_symbol(num_lstm_layer=2, seq_len=SEQ_LENGTH, num_hidden=100):
+def plain_unrolled_symbol(num_lstm_layer=2, num_columns=VIEW.width, num_hidden=100):
     """The original example's graph: per step, one FullyConnected for the input and one for
     the hidden state, SliceChannel on the flat gates, Activation for sigmoid and tanh;
     SliceChannel splits the input, Concat gathers the outputs."""
     data = mx.sym.Variable('data')
-    steps = mx.sym.SliceChannel(data, num_outputs=seq_len, axis=1, squeeze_axis=True)
+    steps = mx.sym.SliceChannel(data, num_outputs=num_columns, axis=1, squeeze_axis=True)
     states = [(mx.sym.Variable(f"l{i}_init_c"), mx.sym.Variable(f"l{i}_init_h"))
               for i in range(num_lstm_layer)]
     weights = [{kind: mx.sym.Variable(f"l{i}_{kind}") for kind in
                 ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')}
                for i in range(num_lstm_layer)]
     hidden = []
-    for t in range(seq_len):
+    for t in range(num_columns):
         x = steps[t]
         for i in range(num_lstm_layer):
             c, h = states[i]
@@ -177,23 +180,22 @@ def plain_unrolled_symbol(num_lstm_layer=2, seq_len=SEQ_LENGTH, num_hidden=100):
             states[i] = (c, h)
             x = h
         hidden.append(x)
-    pred = mx.sym.FullyConnected(mx.sym.Concat(*hidden, dim=0), num_hidden=lstm.NUM_CLASSES,
-                                 name='pred_fc')
-    return lstm.add_ctc_loss(pred, seq_len), lstm.init_states(BATCH, num_lstm_layer, num_hidden)
+    pred = mx.sym.FullyConnected(mx.sym.Concat(*hidden, dim=0), num_hidden=11, name='pred_fc')
+    return lstm.add_ctc_loss(pred, num_columns), lstm.init_states(BATCH, num_lstm_layer,
+                                                                  num_hidden)
 
 
 def recipe_symbol(recipe, rnn, batch_size=BATCH):
     """A recipe's network (hyperparameters.py) with the ctc head, and its initial-state inputs:
     'fast' is the default network, 'seed' the original 2x100 one on raw pixels."""
-    hp = replace(RECIPES[recipe], rnn=rnn)
-    return lstm.recipe_network(hp, 'ctc'), lstm.init_states(batch_size, hp.num_lstm_layer,
-                                                             hp.num_hidden, hp.bidirectional, rnn)
+    config = ModelConfig(replace(RECIPES[recipe], rnn=rnn))
+    return lstm.config_network(config, 'ctc'), lstm.config_init_states(config, batch_size)
 
 
 def training_module(symbol, init_states, batch_size=BATCH):
     module = mx.mod.Module(symbol, data_names=['data'] + [n for n, _ in init_states],
                            label_names=['label'])
-    module.bind([('data', (batch_size, SEQ_LENGTH, COLUMN_HEIGHT))] + init_states,
+    module.bind([('data', (batch_size, VIEW.width, VIEW.height))] + init_states,
                 [('label', (batch_size, NUM_LABEL))])
     module.init_params(mx.init.Xavier(factor_type='in', magnitude=2.34))
     module.init_optimizer(optimizer='adam', optimizer_params={'learning_rate': 0.001})
@@ -209,8 +211,9 @@ def train_step(module, batch):
 def compute_samples_per_s(symbol, init_states, repeats):
     """Forward+backward+update of one fixed batch of 128 real captchas."""
     module = training_module(symbol, init_states)
-    images, labels = DigitCaptcha(TRAINING_FONTS[:1], seed=0).get_batch(BATCH)
-    batch = mx.io.DataBatch([mx.nd.array(images)] + [mx.nd.zeros(s) for _, s in init_states],
+    views, labels = TextCaptcha(TRAINING_FONTS[:1], seed=0).get_batch(BATCH)
+    batch = mx.io.DataBatch([mx.nd.array(network_input(views))]
+                            + [mx.nd.zeros(s) for _, s in init_states],
                             [mx.nd.array(labels)])
     return BATCH / median_seconds(lambda: train_step(module, batch), repeats)
 
@@ -232,14 +235,14 @@ def ctc_head_step(loss_type):
     """Forward+backward of one CTC head alone on fixed activations for a batch of 128."""
     scores = mx.sym.Variable('data')
     if loss_type == 'ctc':
-        head = lstm.add_ctc_loss(scores, SEQ_LENGTH)
+        head = lstm.add_ctc_loss(scores, VIEW.width)
     else:
-        head = lstm.add_warpctc_loss(scores, SEQ_LENGTH, NUM_LABEL)
+        head = lstm.add_warpctc_loss(scores, VIEW.width, NUM_LABEL)
     rng = np.random.RandomState(0)
-    executor = head.simple_bind(mx.cpu(), data=(SEQ_LENGTH * BATCH, lstm.NUM_CLASSES),
+    executor = head.simple_bind(mx.cpu(), data=(VIEW.width * BATCH, 11),
                                 label=(BATCH, NUM_LABEL), grad_req={'data': 'write',
                                                                      'label': 'null'})
-    executor.arg_dict['data'][:] = rng.normal(0, 1, (SEQ_LENGTH * BATCH, lstm.NUM_CLASSES))
+    executor.arg_dict['data'][:] = rng.normal(0, 1, (VIEW.width * BATCH, 11))
     executor.arg_dict['label'][:] = rng.randint(1, 11, (BATCH, NUM_LABEL))
 
     def step():
@@ -273,7 +276,8 @@ def train_samples_per_s(symbol, init_states, source, batch_size, batches, rss_ev
     (samples/s, RSS in MB after each `rss_every` batches)."""
     module = training_module(symbol, init_states, batch_size)
     warmup = BUFFERED_BATCHES  # drains what workers buffered, warms MXNet up
-    data = OCRIter(batches + warmup, batch_size, init_states, source, NUM_LABEL)
+    data = OCRIter(batches + warmup, batch_size, init_states, source, NUM_LABEL,
+                   (VIEW.width, VIEW.height))
     for _ in range(warmup):
         train_step(module, data.next())
     rss, start = [], time.perf_counter()
@@ -289,8 +293,11 @@ def record_training_rate(fonts, batch_size, batches):
     with no captcha worker, on every core (run it in_new_process)."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, 'train.rec')
-        write_record_file(DigitCaptcha(fonts, seed=0), 4 * batch_size, path)
-        records = RecordCaptchaSet(path, NUM_LABEL, seed=0)
+        datasets.write_records(path, encoded(TextCaptcha(fonts, seed=0), 4 * batch_size),
+                               4 * batch_size)
+        views, texts, names = datasets.load(path, VIEW, folder)
+        labels = datasets.encode_labels(texts, names, Alphabet(), NUM_LABEL, VIEW.width)
+        records = datasets.LabelledSet(views, labels, shuffle=True, seed=0)
         rate, _ = train_samples_per_s(*recipe_symbol('fast', 'fused', batch_size), records,
                                       batch_size, batches)
     return rate
@@ -340,16 +347,16 @@ def bench_memory(fonts, batches):
 def batched_read_rate(fonts, repeats):
     """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does: on
     every core (run it in_new_process)."""
-    images, _ = DigitCaptcha(fonts, seed=0).get_batch(256)
-    reader = Reader(SHIPPED_MODEL, 30, batch_size=256)
-    return 256 / median_seconds(lambda: reader.read(images), repeats)
+    views, _ = TextCaptcha(fonts, seed=0).get_batch(256)
+    model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
+    return 256 / median_seconds(lambda: read_views(model, views), repeats)
 
 
 def bench_inference(fonts, repeats):
     report('infer_images_per_s', in_new_process(batched_read_rate, fonts, repeats), 'images/s')
     with tempfile.TemporaryDirectory() as folder:
         sample = os.path.join(folder, 'sample.png')
-        DigitCaptcha(fonts, seed=0).draw('0089').save(sample)
+        TextCaptcha(fonts, seed=0).draw('0089').save(sample)
         command = [sys.executable, os.path.join(REPO, 'lstm_ocr_infer.py'), sample]
         seconds = median_seconds(lambda: subprocess.run(command, check=True,
                                                         capture_output=True), repeats // 4 + 1,

@@ -6,6 +6,9 @@ instead of a usage dump or a traceback.
 import argparse
 import os
 import sys
+import time
+
+from alphabet import parse_charset
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -76,17 +79,41 @@ def non_negative_float(text):
     return value
 
 
+def charset(text):
+    """'0-9A-Z' -> the characters it names (alphabet.parse_charset)."""
+    try:
+        return parse_charset(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err))
+
+
+def length_range(text):
+    """'4-6' -> (4, 6); '5' -> (5, 5)."""
+    low, _, high = text.partition('-')
+    try:
+        lengths = (int(low), int(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a length or a range like 4-6")
+    if not 1 <= lengths[0] <= lengths[1]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range of lengths from 1 up")
+    return lengths
+
+
 def progress(items, total, label):
-    """Yield from `items`, showing `label: done/total (percent)` on stderr: redrawn at every
-    percent on a terminal, a line every 10 percent in a log."""
-    on_terminal = sys.stderr.isatty()
-    step, end = (1, '\r') if on_terminal else (10, '\n')
-    shown = -1
+    """Yield from `items` with a progress bar on stderr (tqdm: count, rate, time left). When
+    stderr is not a terminal the bar is not redrawn; one line says what was done, at the end.
+    Without tqdm (the ONNX reader's environment may lack it) the items just pass through."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield from items
+        return
+    if sys.stderr.isatty():
+        yield from tqdm(items, total=total, desc=label, file=sys.stderr, unit='')
+        return
+    start, done = time.monotonic(), 0
     for done, item in enumerate(items, 1):
         yield item
-        percent = 100 * done // total
-        if percent // step != shown:
-            shown = percent // step
-            print(f"{label}: {done}/{total} ({percent}%)", end=end, file=sys.stderr, flush=True)
-    if on_terminal:
-        print(file=sys.stderr)
+    print(tqdm.format_meter(done, total, time.monotonic() - start, prefix=label, unit='',
+                            ascii=True),
+          file=sys.stderr, flush=True)

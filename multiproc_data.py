@@ -15,6 +15,8 @@ and hands the slot back. Nothing is pickled per batch, and the slots bound the m
 A worker that raises sends the error back instead of its result, and `get` raises it in the
 trainer; a worker that dies (killed, out of memory) is noticed by `get` too. Workers ignore
 Ctrl-C (the trainer decides when to stop them) and exit by themselves if the trainer dies.
+While `get` waits it calls `on_wait` every half second, so a trainer waiting for data can
+still act on an interrupt (interrupts.py).
 """
 import multiprocessing
 import os
@@ -94,15 +96,16 @@ class MPData:
 
     At most `max_queue_size` results wait in the queues (at least one per worker), so a
     stalled consumer stalls the workers instead of filling memory. With `arrays`, the
-    (shape, dtype) of each array in the tuples fn returns, results go through shared memory."""
+    (shape, dtype) of each array in the tuples fn returns, results go through shared memory.
+    `on_wait()`, if given, is called while `get` waits; what it raises, `get` raises."""
 
-    def __init__(self, num_processes, max_queue_size, fn, arrays=None):
+    def __init__(self, num_processes, max_queue_size, fn, arrays=None, on_wait=None):
         if num_processes < 1:
             raise ValueError(f"num_processes must be at least 1, got {num_processes}")
         if max_queue_size < 1:
             raise ValueError(f"max_queue_size must be at least 1, got {max_queue_size}")
         self.num_processes, self.max_queue_size, self.fn = num_processes, max_queue_size, fn
-        self.arrays = arrays
+        self.arrays, self.on_wait = arrays, on_wait
         self.context = multiprocessing.get_context('spawn')
         self.processes = []
 
@@ -159,6 +162,8 @@ class MPData:
                 status, payload = self.queues[worker].get(timeout=0.5)
             except queue.Empty:
                 self.check_workers()
+                if self.on_wait is not None:
+                    self.on_wait()
                 continue
             if status == 'error':
                 raise WorkerError(f"captcha worker failed: {payload}")

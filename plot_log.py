@@ -4,28 +4,17 @@
     python plot_log.py a-log.csv b-log.csv --out compare.png
 
 Validation exact-match and LCS accuracy (and the training loss, where the CTC head reports
-one) against wall-clock minutes, one colour per run.
+one) against the captchas trained on, one colour per run: a measure of learning that does
+not depend on how fast the machine was that day (the log has the minutes too).
 """
-import csv
 import os
 
 from matplotlib.figure import Figure  # no pyplot: nothing needs a display
 
 from cli import Parser, fail
+from training_log import read_log
 
 WIDTH, HEIGHT, DPI = 10, 4, 100  # a 1000x400 pixel PNG
-
-
-def read_log(path):
-    """PREFIX-log.csv -> {column: [floats]} (an empty cell is NaN)."""
-    try:
-        with open(path, newline='') as f:
-            rows = list(csv.DictReader(f))
-    except OSError as err:
-        raise ValueError(f"cannot read {path!r}: {err.strerror}")
-    if not rows or 'val_accuracy' not in rows[0]:
-        raise ValueError(f"{path!r} is not a training log written by lstm_ocr_train.py")
-    return {column: [float(row[column] or 'nan') for row in rows] for column in rows[0]}
 
 
 def plot(logs, out):
@@ -33,13 +22,16 @@ def plot(logs, out):
     accuracy, loss = figure.subplots(1, 2)
     for path, log in logs.items():
         name = os.path.basename(path).removesuffix('-log.csv')
-        line, = accuracy.plot(log['minutes'], [100 * a for a in log['val_accuracy']],
+        seen = [samples / 1000 for samples in log['samples']]
+        line, = accuracy.plot(seen, [100 * a for a in log['val_accuracy']],
                               marker='.', label=f"{name} exact match")
-        accuracy.plot(log['minutes'], [100 * a for a in log['val_lcs_accuracy']], ':',
+        accuracy.plot(seen, [100 * a for a in log['val_lcs_accuracy']], ':',
                       color=line.get_color(), label=f"{name} LCS")
-        loss.plot(log['minutes'], log['train_ctc_loss'], color=line.get_color(), label=name)
-    accuracy.set(xlabel='minutes since start', ylabel='validation accuracy (%)', ylim=(0, 100))
-    loss.set(xlabel='minutes since start', ylabel='training CTC loss (epoch mean)', yscale='log')
+        loss.plot(seen, log['train_ctc_loss'], color=line.get_color(), label=name)
+    accuracy.set(xlabel='captchas trained on (thousands)', ylabel='validation accuracy (%)',
+                 ylim=(0, 100))
+    loss.set(xlabel='captchas trained on (thousands)', ylabel='training CTC loss (epoch mean)',
+             yscale='log')
     for axes in (accuracy, loss):
         axes.grid(alpha=0.3)
         axes.legend()

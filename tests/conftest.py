@@ -8,7 +8,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from get_fonts import TRAINING_FONTS  # noqa: E402
+from fonts import TRAINING_FONTS  # noqa: E402
 
 
 @pytest.fixture(scope='session')
@@ -30,3 +30,14 @@ def assert_one_line_error(result):
     assert result.returncode != 0, result.stdout
     assert len(lines) == 1 and lines[0].startswith('error: '), result.stderr
     return lines[0]
+
+
+def assert_error_ends_the_log(result):
+    """A clean failure of a script that logs as it works (training): exit code != 0, no
+    traceback, and its last line, the only error line, says what is wrong."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0, result.stdout
+    assert 'Traceback' not in result.stderr, result.stderr
+    assert lines[-1].startswith('error: '), result.stderr
+    assert sum(line.startswith('error: ') for line in lines) == 1, result.stderr
+    return lines[-1]

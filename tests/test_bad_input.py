@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, run_script
-from get_fonts import TRAINING_FONTS
+from conftest import assert_error_ends_the_log, assert_one_line_error, run_script
+from fonts import TRAINING_FONTS
 
 
 @pytest.fixture(scope='module')
@@ -33,8 +33,14 @@ def checkpoint(tmp_path_factory, font):
     (['--column_pool', 3, '{font}'], 'must divide the 80 pixel columns'),
     (['--conv_channels', 'none', '--column_pool', 2, '{font}'], 'needs the convolutional'),
     (['--train_rec', '{empty}/no.rec', '{font}'], 'not found'),
-    (['--train_rec', '{text}', '{font}'], 'not an MXNet RecordIO file'),
-    (['--train_rec', '{text}'], 'give FONT_PATH'),
+    (['--train_rec', '{text}', '{font}'], 'not an MXNet RecordIO dataset'),
+    ([], 'give FONT_PATH'),
+    (['--charset', '9-0', '{font}'], 'runs backwards'),
+    (['--finetune', 'model/ocr', '{font}'], 'not a checkpoint name'),
+    (['--finetune', '{empty}/ocr-0001', '{font}'], "ocr-symbol.json' not found"),
+    (['--finetune', 'model/ocr-0030', '--load_epoch', 1, '{font}'], 'not both'),
+    (['--train_data', '{empty}', '{font}'], 'no image files'),
+    (['--train_data', '{empty}/none', '{font}'], 'does not exist'),
 ])
 def test_train_rejects(args, says, tmp_path, font):
     text = tmp_path / 'notes.rec'
@@ -170,3 +176,59 @@ def test_params_of_another_architecture_are_rejected(tmp_path, checkpoint, font)
     line = assert_one_line_error(run_script('lstm_ocr_infer.py', '--prefix', other,
                                             '--epoch', 1, sample))
     assert 'does not fit this network' in line
+
+
+def labelled_folder(folder, font, charset='0-9', length='4', count=6):
+    result = run_script('captcha_generator.py', font, '--charset', charset, '--length', length,
+                        '--count', count, '--out', folder, '--seed', 1)
+    assert result.returncode == 0, result.stderr
+    return sorted(folder.iterdir())
+
+
+def train_on(folder, tmp_path, *args):
+    return run_script('lstm_ocr_train.py', '--train_data', folder, '--cache_dir',
+                      tmp_path / 'cache', '--prefix', tmp_path / 'ocr', '--batch_size', 2,
+                      '--num_epoch', 1, *args)
+
+
+@pytest.mark.parametrize('charset,length,args,says', [
+    ('0-9A-Z', '5', [], "has '"),                                # letters, digit model
+    ('0-9', '5', ['--num_label', 4], 'more than --num_label 4'),
+    ('0-9', '6', ['--num_columns', 16, '--column_pool', 4], 'CTC steps'),
+])
+def test_labels_a_model_cannot_hold_name_the_first_file(charset, length, args, says, tmp_path,
+                                                        font):
+    files = labelled_folder(tmp_path / 'mine', font, charset, length)
+    line = assert_error_ends_the_log(train_on(tmp_path / 'mine', tmp_path, *args))
+    assert says in line and any(str(f) in line for f in files)
+    assert not list(tmp_path.glob('ocr-*'))  # nothing written
+
+
+def test_a_few_unreadable_images_stop_training_or_are_skipped(tmp_path, font):
+    labelled_folder(tmp_path / 'mine', font, count=8)
+    for name in ('1111_bad.png', '2222_bad.jpg'):
+        (tmp_path / 'mine' / name).write_text('not an image')
+    line = assert_error_ends_the_log(train_on(tmp_path / 'mine', tmp_path))
+    assert '2 of 10 images cannot be read' in line and '1111_bad.png' in line
+    assert '--skip_bad' in line
+    assert not list(tmp_path.glob('cache/*.rec'))  # no half-packed dataset
+    result = train_on(tmp_path / 'mine', tmp_path, '--skip_bad')
+    assert result.returncode == 0, result.stderr
+    assert 'Leaving out 2 of 10 images that cannot be read' in result.stderr
+
+
+@pytest.mark.parametrize('content,says', [
+    ('missing.png,1234\n', "names 'missing.png', which does not exist"),
+    ('{first},1234\n{first},5678\n', 'a second time'),
+])
+def test_labels_files_naming_missing_or_repeated_images(content, says, tmp_path, font):
+    first = labelled_folder(tmp_path, font, count=1)[0].name
+    labels = tmp_path / 'labels.csv'
+    labels.write_text(content.format(first=first))
+    assert says in assert_error_ends_the_log(train_on(labels, tmp_path))
+
+
+def test_resuming_with_another_alphabet_is_refused(tmp_path, checkpoint, font):
+    line = assert_one_line_error(run_script('lstm_ocr_train.py', '--load_epoch', 1, '--charset',
+                                            '0-9A-Z', '--prefix', checkpoint, font))
+    assert "cannot resume" in line and "not --charset '0123456789ABC" in line

@@ -1,51 +1,38 @@
+"""Drawing captchas of any alphabet and length, and the generator's command line."""
 import cv2
 import numpy as np
 import pytest
 from captcha.image import ImageCaptcha
 
-from captcha_generator import (CAPTCHA_NOISE, DigitCaptcha, MeasuringOnceCaptcha, encode_label,
-                               find_fonts, image_to_sequence, read_image)
+import datasets
+from alphabet import Alphabet, parse_charset
+from captcha_generator import CAPTCHA_NOISE, MeasuringOnceCaptcha, TextCaptcha, to_bgr
 from conftest import assert_one_line_error, run_script
-from get_fonts import TRAINING_FONTS
-from ocr_iter import RecordCaptchaSet
+from fonts import TRAINING_FONTS, find_fonts
+from image_conversion import Conversion
 
 
-def test_image_to_sequence_reads_columns_left_to_right():
-    gray = np.zeros((30, 80), np.uint8)
-    gray[:, 0] = 255
-    seq = image_to_sequence(gray)
-    assert seq.shape == (80, 30) and seq.dtype == np.float32
-    assert np.all(seq[0] == 1.0) and np.all(seq[1:] == 0.0)
-
-
-def test_image_to_sequence_scales_16_bit_and_any_size():
-    assert image_to_sequence(np.full((60, 160), 65535, np.uint16)).max() == pytest.approx(1.0)
-    assert image_to_sequence(np.full((1, 1), 128, np.uint8)).shape == (80, 30)
-
-
-def test_read_image_converts_colour_files_like_training(tmp_path):
-    rgb = np.random.RandomState(0).randint(0, 256, (60, 160, 3)).astype(np.uint8)
-    path = str(tmp_path / 'x.png')
-    cv2.imwrite(path, rgb)
-    expected = image_to_sequence(cv2.cvtColor(rgb, cv2.COLOR_BGR2GRAY))
-    np.testing.assert_array_equal(read_image(path), expected)
-
-
-@pytest.mark.parametrize('digits,label', [('089', [1, 9, 10, 0]), ('1234', [2, 3, 4, 5])])
-def test_encode_label(digits, label):
-    np.testing.assert_array_equal(encode_label(digits, 4), label)
-
-
-def test_digit_captcha_is_random_and_reproducible(font):
-    first, second = DigitCaptcha([font], seed=7), DigitCaptcha([font], seed=7)
+def test_text_captcha_is_random_and_reproducible(font):
+    first, second = TextCaptcha([font], seed=7), TextCaptcha([font], seed=7)
     samples = [first.get() for _ in range(5)]
-    for image, digits in samples:
-        assert image.shape == (80, 30) and 0 <= image.min() and image.max() <= 1
-        assert 3 <= len(digits) <= 4 and digits.isdigit()
+    for view, text in samples:
+        assert view.shape == (30, 80) and view.dtype == np.uint8
+        assert 3 <= len(text) <= 4 and text.isdigit()
     again = [second.get() for _ in range(5)]
-    assert [d for _, d in samples] == [d for _, d in again]
+    assert [t for _, t in samples] == [t for _, t in again]
     np.testing.assert_array_equal(samples[-1][0], again[-1][0])
-    assert len({d for _, d in samples}) > 1
+    assert len({t for _, t in samples}) > 1
+
+
+def test_any_alphabet_and_length(font):
+    alphabet = Alphabet(parse_charset('0-9A-Z'))
+    captcha = TextCaptcha([font], alphabet, length=(4, 6), num_label=6, seed=1)
+    texts = [captcha.random_text() for _ in range(200)]
+    assert {len(t) for t in texts} == {4, 5, 6}
+    assert set(''.join(texts)) <= set(alphabet.chars) and any(t.isalpha() for t in texts)
+    views, labels = captcha.get_batch(3)
+    assert views.shape == (3, 30, 80) and labels.shape == (3, 6)
+    assert all(4 <= len(alphabet.label_text(label)) <= 6 for label in labels)
 
 
 def test_measuring_once_draws_what_the_captcha_package_draws():
@@ -59,11 +46,11 @@ def test_measuring_once_draws_what_the_captcha_package_draws():
         np.testing.assert_array_equal(np.asarray(ours.generate_image(digits)), expected)
 
 
-def test_get_batch_labels_match_digits(font):
-    images, labels = DigitCaptcha([font], seed=3).get_batch(6)
-    _, first_digits = DigitCaptcha([font], seed=3).get()
-    assert images.shape == (6, 80, 30) and labels.shape == (6, 4)
-    np.testing.assert_array_equal(labels[0], encode_label(first_digits, 4))
+def test_get_batch_labels_match_texts(font):
+    views, labels = TextCaptcha([font], seed=3).get_batch(6)
+    view, text = TextCaptcha([font], seed=3).get()
+    np.testing.assert_array_equal(labels[0], Alphabet().encode(text, 4))
+    np.testing.assert_array_equal(views[0], view)
 
 
 def test_find_fonts(tmp_path, font):
@@ -77,32 +64,45 @@ def test_find_fonts(tmp_path, font):
         find_fonts(str(tmp_path))
 
 
+def test_fonts_without_the_alphabets_glyphs_are_named(font):
+    with pytest.raises(ValueError, match="cannot draw 'é'"):
+        find_fonts(TRAINING_FONTS[-1], '0-9é')  # Computer Modern Sans has no é glyph
+
+
 def test_cli_writes_full_size_captcha(tmp_path, font):
     out = tmp_path / 'sample.jpg'
     result = run_script('captcha_generator.py', font, out, '--num', '0089')
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"Captcha image with digits [0, 0, 8, 9] written to {out}"
     assert cv2.imread(str(out)).shape == (60, 160, 3)
+    result = run_script('captcha_generator.py', font, out, '--charset', '0-9A-Z', '--text',
+                        'A7K2Q')
+    assert result.stdout.strip() == f"Captcha image with text 'A7K2Q' written to {out}"
 
 
-def test_cli_rejects_bad_digits(tmp_path, font):
+@pytest.mark.parametrize('args,says', [
+    (['--num', '12a'], '--text must be characters of --charset'),
+    (['--charset', 'z-a'], 'backwards'),
+    (['--length', '0-3'], 'range of lengths'),
+])
+def test_cli_rejects_bad_text(args, says, tmp_path, font):
     line = assert_one_line_error(run_script('captcha_generator.py', font, tmp_path / 'x.jpg',
-                                            '--num', '12a'))
-    assert '--num' in line
+                                            *args))
+    assert says in line
 
 
 def test_cli_writes_a_labelled_folder_reproducibly(tmp_path, font):
     names = []
     for run in ('a', 'b'):
         result = run_script('captcha_generator.py', font, '--count', 12, '--out',
-                            tmp_path / run, '--seed', 9)
+                            tmp_path / run, '--seed', 9, '--charset', '0-9a-z', '--length', '4-6')
         assert result.returncode == 0, result.stderr
-        assert '12/12 (100%)' in result.stderr  # progress
+        assert '12/12' in result.stderr  # progress
         names.append(sorted(p.name for p in (tmp_path / run).iterdir()))
     assert names[0] == names[1] and len(names[0]) == 12
     for name in names[0]:
-        digits, index = name[:-4].split('_')
-        assert 3 <= len(digits) <= 4 and digits.isdigit() and 0 <= int(index) < 12
+        text, index = name[:-4].split('_')
+        assert 4 <= len(text) <= 6 and text.isalnum() and 0 <= int(index) < 12
     a, b = (cv2.imread(str(tmp_path / run / names[0][0])) for run in ('a', 'b'))
     np.testing.assert_array_equal(a, b)
 
@@ -110,29 +110,20 @@ def test_cli_writes_a_labelled_folder_reproducibly(tmp_path, font):
 def test_cli_needs_output_or_count(tmp_path, font):
     assert 'either OUTPUT' in assert_one_line_error(run_script('captcha_generator.py', font))
     line = assert_one_line_error(run_script('captcha_generator.py', font, '--count', 3))
-    assert '--out' in line
+    assert '--out DIR or --rec FILE' in line
 
 
-def test_record_file_holds_the_networks_view_and_labels(tmp_path, font):
+def test_record_file_holds_the_captchas_as_drawn(tmp_path, font):
     path = tmp_path / 'train.rec'
-    result = run_script('captcha_generator.py', font, '--count', 6, '--rec', path, '--seed', 9)
+    result = run_script('captcha_generator.py', font, '--count', 6, '--rec', path, '--seed', 9,
+                        '--charset', '0-9A-Z', '--length', '5')
     assert result.returncode == 0, result.stderr
-    records = RecordCaptchaSet(str(path), num_label=4, shuffle=False)
-    images, labels = records.get_batch(6)
-    drawn = DigitCaptcha([font], seed=9)
-    for image, label in zip(images, labels):
-        expected_image, digits = drawn.get()
-        np.testing.assert_array_equal(label, encode_label(digits, 4))
-        np.testing.assert_array_equal(image, expected_image)  # PNG is lossless
-    assert not list(tmp_path.glob('*.tmp*'))
-
-
-def test_record_set_shuffles_each_pass_and_keeps_every_sample(tmp_path, font):
-    path = tmp_path / 'train.rec'
-    run_script('captcha_generator.py', font, '--count', 8, '--rec', path, '--seed', 1)
-    records = RecordCaptchaSet(str(path), num_label=4, seed=0)
-    passes = [np.concatenate([records.get_batch(4)[1] for _ in range(2)]) for _ in range(3)]
-    in_file = RecordCaptchaSet(str(path), num_label=4, shuffle=False).get_batch(8)[1]
-    for labels in passes:
-        assert sorted(map(tuple, labels)) == sorted(map(tuple, in_file))
-    assert any(not np.array_equal(a, b) for a, b in zip(passes, passes[1:]))
+    assert (tmp_path / 'train.idx').is_file() and not list(tmp_path.glob('*.tmp*'))
+    drawn = TextCaptcha([font], Alphabet(parse_charset('0-9A-Z')), (5, 5), seed=9)
+    for data, text in datasets.read_records(str(path)):
+        expected_text = drawn.random_text()
+        assert text == expected_text
+        np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(data, np.uint8), 1),
+                                      to_bgr(drawn.draw(text)))  # PNG is lossless
+    views, texts, _ = datasets.load(str(path), Conversion(), str(tmp_path))
+    assert views.shape == (6, 30, 80) and len(texts) == 6

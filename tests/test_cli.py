@@ -17,6 +17,9 @@ def test_help_shows_usage_without_none_defaults(script):
 
 def test_help_shows_the_defaults_that_exist():
     train = run_script('lstm_ocr_train.py', '--help', timeout=60).stdout
-    assert '(default: ocr)' in train and '(default: ctc)' in train
+    assert '(default: ocr)' in train and '(default: 3-4)' in train
+    assert 'learning rate (default: 0.001)' in train  # the fast recipe's
+    seed = run_script('lstm_ocr_train.py', '--recipe', 'seed', '--help', timeout=60).stdout
+    assert 'learning rate (default: 0.01)' in seed
     infer = run_script('lstm_ocr_infer.py', '--help', timeout=60).stdout
     assert '(default: 30)' in infer

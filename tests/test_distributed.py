@@ -52,7 +52,8 @@ def test_two_workers_train_in_sync_and_rank_0_checkpoints(tmp_path, font):
     assert not [pid for pid in pids if alive(pid)], "processes left behind"
     # only rank 0 writes; the optimizer states live on the server
     assert sorted(os.listdir(tmp_path)) == ['dist-0001.params', 'dist-0002.params',
-                                            'dist-log.csv', 'dist-symbol.json', 'launcher.log']
+                                            'dist-config.json', 'dist-log.csv',
+                                            'dist-symbol.json', 'launcher.log']
     sample = tmp_path / 'sample.png'
     run_script('captcha_generator.py', font, sample)
     inferred = run_script('lstm_ocr_infer.py', '--prefix', tmp_path / 'dist', '--epoch', 2,

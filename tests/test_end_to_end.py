@@ -3,13 +3,14 @@ import csv
 import json
 import re
 
+import cv2
 import mxnet as mx
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import run_script
-from lstm_ocr_train import VALIDATION_SEED
+from training import VALIDATION_SEED
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
         '--train_epoch_size', 128, '--eval_epoch_size', 64, '--num_proc', 1, '--seed', 3]
@@ -29,6 +30,7 @@ def test_training_logs_speed_and_validation_accuracy(trained):
     _, log = trained
     assert re.search(r'Epoch\[0\] Batch \[[\d-]+\]\s+Speed: [\d.]+ samples/sec', log)
     assert 'Epoch[2] Validation-accuracy=' in log
+    assert 'Traceback' not in log
 
 
 def test_checkpoints_load_with_mxnet_and_infer(trained, tmp_path, font):
@@ -110,7 +112,7 @@ def test_folder_with_an_unreadable_file_reads_the_rest(trained, tmp_path, font):
     assert [line.split(': ')[0] for line in result.stdout.splitlines()] == [
         str(tmp_path / 'a.png'), str(tmp_path / 'b.png')]
     assert result.stderr.strip() == f"error: cannot read image '{tmp_path / 'c.png'}': " \
-                                    "give a JPEG, PNG, BMP or TIFF file"
+                                    "give a JPEG, PNG, BMP, GIF, WebP or TIFF file"
 
 
 def test_resume_with_other_network_settings_is_a_clear_error(trained, font):
@@ -148,6 +150,7 @@ def test_training_writes_a_csv_per_epoch_that_plots(trained, tmp_path):
     with open(f"{prefix}-log.csv", newline='') as f:
         rows = list(csv.DictReader(f))
     assert [row['epoch'] for row in rows[:3]] == ['1', '2', '3']
+    assert [row['samples'] for row in rows[:3]] == ['128', '256', '384']  # captchas seen
     for row in rows:
         assert 0 <= float(row['val_accuracy']) <= 1 and 0 <= float(row['val_lcs_accuracy']) <= 1
         assert float(row['train_ctc_loss']) > 0 and float(row['samples_per_s']) > 0
@@ -183,7 +186,7 @@ def test_fused_lstm_trains_from_record_files_and_infers(tmp_path, font):
                         '--train_rec', tmp_path / 'train.rec', '--val_rec', tmp_path / 'val.rec',
                         '--prefix', prefix)  # no font: nothing is drawn
     assert result.returncode == 0, result.stderr
-    assert 'Read 128 captchas from' in result.stderr
+    assert 'Training on 128 images of' in result.stderr
     assert 'Epoch[1] Validation-accuracy=' in result.stderr
     _, params, _ = mx.model.load_checkpoint(str(prefix), 2)
     assert 'lstm_parameters' in params and 'l0_i2h_weight' not in params
@@ -208,3 +211,154 @@ def test_eval_of_the_validation_captchas_agrees_with_training(trained, tmp_path,
         float(epoch_3['val_accuracy']), abs=0.02)
     assert float(scores['LCS accuracy']) == pytest.approx(
         float(epoch_3['val_lcs_accuracy']), abs=0.02)
+
+
+def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
+    prefix = tmp_path / 'odd'
+    result = run_script('lstm_ocr_train.py', '--num_hidden', 64, '--column_pool', 2, '--rnn',
+                        'fused', '--num_columns', 96, '--column_height', 32, '--batch_size', 16,
+                        '--train_epoch_size', 32, '--eval_epoch_size', 16, '--num_epoch', 1,
+                        '--prefix', prefix, font)
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((tmp_path / 'odd-config.json').read_text())
+    assert settings['hyperparameters']['num_hidden'] == 64
+    assert settings['hyperparameters']['num_columns'] == 96 and settings['charset'] == '0123456789'
+    sample = tmp_path / 'sample.png'
+    run_script('captcha_generator.py', font, sample)
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 1, sample)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('Digits: [')
+
+
+def original_example_symbol(num_hidden=100, num_lstm_layer=2, seq_len=80):
+    """The original example's training graph, as its lstm.py builds it: SliceChannel over
+    the columns, an i2h and an h2h FullyConnected per step and layer, Concat of the steps,
+    pred_fc, and the ctc_loss head."""
+    data = mx.sym.Variable('data')
+    columns = mx.sym.SliceChannel(data, num_outputs=seq_len, squeeze_axis=1)
+    states = [(mx.sym.Variable(f"l{i}_init_c"), mx.sym.Variable(f"l{i}_init_h"))
+              for i in range(num_lstm_layer)]
+    weights = [{name: mx.sym.Variable(f"l{i}_{name}")
+                for name in ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')}
+               for i in range(num_lstm_layer)]
+    hidden_all = []
+    for t in range(seq_len):
+        hidden = columns[t]
+        for i in range(num_lstm_layer):
+            c, h = states[i]
+            w = weights[i]
+            gates = mx.sym.SliceChannel(
+                mx.sym.FullyConnected(hidden, num_hidden=4 * num_hidden, name=f"t{t}_l{i}_i2h",
+                                      weight=w['i2h_weight'], bias=w['i2h_bias'])
+                + mx.sym.FullyConnected(h, num_hidden=4 * num_hidden, name=f"t{t}_l{i}_h2h",
+                                        weight=w['h2h_weight'], bias=w['h2h_bias']),
+                num_outputs=4)
+            c = (mx.sym.Activation(gates[2], act_type='sigmoid') * c
+                 + mx.sym.Activation(gates[0], act_type='sigmoid')
+                 * mx.sym.Activation(gates[1], act_type='tanh'))
+            hidden = mx.sym.Activation(gates[3], act_type='sigmoid') * mx.sym.Activation(
+                c, act_type='tanh')
+            states[i] = (c, hidden)
+        hidden_all.append(hidden)
+    pred = mx.sym.FullyConnected(mx.sym.Concat(*hidden_all, dim=0), num_hidden=11,
+                                 name='pred_fc')
+    loss = mx.sym.contrib.ctc_loss(mx.sym.Reshape(pred, shape=(-4, seq_len, -1, 0)),
+                                   mx.sym.Variable('label'))
+    return mx.sym.Group([mx.sym.BlockGrad(mx.sym.MakeLoss(mx.sym.SoftmaxActivation(pred))),
+                         mx.sym.MakeLoss(loss)])
+
+
+@pytest.fixture(scope='module')
+def old_checkpoint(tmp_path_factory):
+    """A checkpoint made the old way: the original example's graph and parameter names,
+    saved by mx.model.save_checkpoint, with no settings file."""
+    prefix = str(tmp_path_factory.mktemp('old') / 'ocr')
+    symbol = original_example_symbol(num_hidden=24)
+    shapes = dict(data=(1, 80, 30), label=(1, 4), **{f"l{i}_init_{k}": (1, 24)
+                                                     for i in range(2) for k in 'ch'})
+    arg_shapes, _, _ = symbol.infer_shape(**shapes)
+    rng = np.random.RandomState(0)
+    params = {name: mx.nd.array(rng.uniform(-0.3, 0.3, shape))
+              for name, shape in zip(symbol.list_arguments(), arg_shapes) if name not in shapes}
+    mx.model.save_checkpoint(prefix, 100, symbol, params, {})
+    return prefix, params
+
+
+def test_a_checkpoint_without_settings_infers_with_the_originals(old_checkpoint, tmp_path, font):
+    prefix, params = old_checkpoint
+    sample = tmp_path / 'sample.png'
+    run_script('captcha_generator.py', font, sample, '--num', '0089')
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 100, '--json',
+                        sample)
+    assert result.returncode == 0, result.stderr
+    read = json.loads(result.stdout)
+    # the same digits the original example's own inference would print: its graph bound
+    # with zero states, on the image converted as it converts (gray, 80x30, / 255)
+    symbol, _, _ = mx.model.load_checkpoint(prefix, 100)
+    softmax = mx.sym.softmax(symbol.get_internals()['pred_fc_output'])
+    image = cv2.resize(cv2.imread(str(sample), 0), (80, 30)).astype(np.float32) / 255
+    inputs = {'data': mx.nd.array(image.T[None]), **params,
+              **{f"l{i}_init_{k}": mx.nd.zeros((1, 24)) for i in range(2) for k in 'ch'}}
+    prob = softmax.bind(mx.cpu(), inputs).forward()[0].asnumpy()
+    best = prob.argmax(axis=1)
+    expected = [int(c) - 1 for i, c in enumerate(best) if c and (i == 0 or c != best[i - 1])]
+    assert read['digits'] == expected
+
+
+@pytest.fixture(scope='module')
+def alphanumeric(tmp_path_factory, font):
+    """A tiny labelled folder of 5 lower-case letters and digits, trained on for a few batches
+    through --train_data (packed into RecordIO)."""
+    folder = tmp_path_factory.mktemp('alnum')
+    result = run_script('captcha_generator.py', font, '--charset', '0-9a-z', '--length', 5,
+                        '--count', 40, '--out', folder / 'images', '--seed', 5)
+    assert result.returncode == 0, result.stderr
+    prefix = folder / 'az'
+    result = run_script('lstm_ocr_train.py', *TINY, '--charset', '0-9a-z', '--num_epoch', 2,
+                        '--train_data', folder / 'images', '--cache_dir', folder / 'cache',
+                        '--prefix', prefix)
+    assert result.returncode == 0, result.stderr
+    return folder, prefix, result.stderr
+
+
+def test_a_labelled_folder_of_another_alphabet_trains_and_reads(alphanumeric):
+    folder, prefix, log = alphanumeric
+    assert 'Packed 40 images from' in log and list((folder / 'cache').glob('images-*.idx'))
+    assert 'Holding out 4 of 40 images' in log and 'Training on 36 images' in log
+    settings = json.loads((folder / 'az-config.json').read_text())
+    assert settings['charset'] == '0123456789abcdefghijklmnopqrstuvwxyz'
+    assert settings['num_label'] == 5
+    image = sorted((folder / 'images').iterdir())[0]
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 2, image)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r'Text: [0-9a-z]{0,10}', result.stdout.strip()), result.stdout
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 2, '--json', image)
+    assert set(json.loads(result.stdout)) == {'path', 'text', 'confidence'}
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 2, '--eval',
+                        folder / 'images')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('images: 40\n')
+
+
+def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric, font):
+    folder, prefix, _ = alphanumeric
+    finetuned = folder / 'upper'
+    result = run_script('lstm_ocr_train.py', '--finetune', f"{prefix}-0002", '--charset',
+                        '0-9A-Z', '--learning_rate', 1e-12, '--num_epoch', 1, '--batch_size',
+                        16, '--train_data', folder / 'images', '--cache_dir', folder / 'cache',
+                        '--prefix', finetuned)
+    assert result.returncode == 0, result.stderr
+    assert 'Labels are folded to upper case' in result.stderr
+    assert '11 of 37 classes carried over (the blank and 10 characters)' in result.stderr
+    _, before, _ = mx.model.load_checkpoint(str(prefix), 2)
+    _, after, _ = mx.model.load_checkpoint(str(finetuned), 1)
+    assert set(before) == set(after)
+    for name in before:  # a learning rate of 1e-12: what fine-tuning started from
+        if not name.startswith('pred_fc'):
+            np.testing.assert_allclose(after[name].asnumpy(), before[name].asnumpy(), atol=1e-6)
+    old, new = before['pred_fc_weight'].asnumpy(), after['pred_fc_weight'].asnumpy()
+    np.testing.assert_allclose(new[:11], old[:11], atol=1e-6)  # the blank and the digits
+    assert not np.allclose(new[11:], old[11:])  # letters: upper case, initialised afresh
+    settings = json.loads((folder / 'upper-config.json').read_text())
+    assert settings['hyperparameters']['num_hidden'] == 16  # the network of the checkpoint
+    assert settings['hyperparameters']['augment'] is True  # fine-tuning's own settings

@@ -20,11 +20,18 @@ QUICK_EPOCHS = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8,
 HANG = 60  # seconds: far beyond the few the trainer needs; reaching it means a hang
 
 
-def start_training(prefix, font, *extra):
+def ignore_sigint():
+    """As a background job of a non-interactive shell starts: with SIGINT ignored, which
+    Python then leaves ignored unless the program sets a handler itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_training(prefix, font, *extra, sigint_ignored=False):
     command = [sys.executable, os.path.join(REPO, 'lstm_ocr_train.py'), *map(str, QUICK_EPOCHS),
                '--prefix', str(prefix), *map(str, extra), font]
     return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ignore_sigint if sigint_ignored else None)
 
 
 def wait_for_checkpoint(prefix, trainer, epoch=1):
@@ -107,10 +114,13 @@ def test_killed_worker_stops_training_with_one_line(tmp_path, font):
     assert_all_gone(pids)
 
 
-@pytest.mark.parametrize('sent', [signal.SIGINT, signal.SIGTERM])
-def test_signal_stops_workers_and_keeps_checkpoints(sent, tmp_path, font):
+@pytest.mark.parametrize('sent,sigint_ignored', [
+    (signal.SIGINT, False), (signal.SIGTERM, False),
+    (signal.SIGINT, True),  # started as a background job is: Ctrl-C must still stop it
+], ids=['SIGINT', 'SIGTERM', 'SIGINT-from-a-background-job'])
+def test_signal_stops_workers_and_keeps_checkpoints(sent, sigint_ignored, tmp_path, font):
     prefix = tmp_path / 'ocr'
-    trainer = start_training(prefix, font)
+    trainer = start_training(prefix, font, sigint_ignored=sigint_ignored)
     try:
         wait_for_checkpoint(prefix, trainer, epoch=2)
         pids = workers(trainer)

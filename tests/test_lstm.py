@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import lstm
-from captcha_generator import DigitCaptcha
-from ocr_iter import fixed_iter
+from captcha_generator import TextCaptcha
+from ocr_iter import drawn_set, in_order_iter
 
 
 def sigmoid(x):
@@ -13,13 +13,13 @@ def sigmoid(x):
 
 def numpy_lstm_softmax(data, params, num_layers, num_hidden):
     """Reference forward pass, step by step, with the seed's gate order (i, g, f, o)."""
-    batch, seq_len, _ = data.shape
+    batch, num_steps, _ = data.shape
     layer_input = data.transpose(1, 0, 2)
     for l in range(num_layers):
         c = np.zeros((batch, num_hidden))
         h = np.zeros((batch, num_hidden))
         outputs = []
-        for t in range(seq_len):
+        for t in range(num_steps):
             gates = (layer_input[t] @ params[f'l{l}_i2h_weight'].T + params[f'l{l}_i2h_bias']
                      + h @ params[f'l{l}_h2h_weight'].T + params[f'l{l}_h2h_bias'])
             i, g, f, o = np.split(gates, 4, axis=1)
@@ -27,7 +27,7 @@ def numpy_lstm_softmax(data, params, num_layers, num_hidden):
             h = sigmoid(o) * np.tanh(c)
             outputs.append(h)
         layer_input = np.stack(outputs)
-    scores = layer_input.reshape(seq_len * batch, num_hidden) @ params['pred_fc_weight'].T
+    scores = layer_input.reshape(num_steps * batch, num_hidden) @ params['pred_fc_weight'].T
     scores += params['pred_fc_bias']
     e = np.exp(scores - scores.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
@@ -51,13 +51,13 @@ def test_parameter_names_match_the_original_example():
 
 def test_unrolled_forward_matches_numpy_reference():
     rng = np.random.RandomState(0)
-    batch, seq_len, hidden, layers = 3, 80, 8, 2
-    symbol = lstm.lstm_unroll(layers, seq_len, hidden, 4)
+    batch, num_columns, hidden, layers = 3, 80, 8, 2
+    symbol = lstm.lstm_unroll(layers, num_columns, hidden, 4)
     states = lstm.init_states(batch, layers, hidden)
-    arg_shapes, _, _ = symbol.infer_shape(data=(batch, seq_len, 30), **dict(states))
+    arg_shapes, _, _ = symbol.infer_shape(data=(batch, num_columns, 30), **dict(states))
     params = {n: rng.uniform(-0.5, 0.5, s) for n, s in zip(symbol.list_arguments(), arg_shapes)
               if n != 'data' and 'init' not in n}
-    data = rng.uniform(0, 1, (batch, seq_len, 30))
+    data = rng.uniform(0, 1, (batch, num_columns, 30))
     inputs = {'data': mx.nd.array(data), **{n: mx.nd.zeros(s) for n, s in states},
               **{n: mx.nd.array(v) for n, v in params.items()}}
     out = symbol.bind(mx.cpu(), inputs).forward()[0].asnumpy()
@@ -74,7 +74,7 @@ def test_ctc_loss_falls_over_a_short_real_training_run(font):
     """30 Adam steps of batch 16 on real captchas, through the ctc head's loss output."""
     mx.random.seed(0)
     states = lstm.init_states(16, 1, 32)
-    batches = fixed_iter(DigitCaptcha([font], seed=4), 96, 16, states, 4)
+    batches = in_order_iter(drawn_set(TextCaptcha([font], seed=4), 96), 16, states, 4, (80, 30))
     symbol = lstm.lstm_unroll(1, 80, 32, 4, loss_type='ctc', normalize=True)
     module = mx.mod.Module(symbol, data_names=['data'] + [n for n, _ in states],
                            label_names=['label'])
@@ -139,7 +139,7 @@ def test_bidirectional_conv_network_unrolled_equals_fused():
     layers reading both ways) computes the same function unrolled and fused."""
     rng = np.random.RandomState(2)
     batch, hidden, layers = 3, 8, 2
-    shape = dict(num_lstm_layer=layers, seq_len=80, num_hidden=hidden, num_label=4,
+    shape = dict(num_lstm_layer=layers, num_columns=80, num_hidden=hidden, num_label=4,
                  normalize=True, conv_channels=(4, 4), bidirectional=True, column_pool=2)
     unrolled = lstm.lstm_unroll(**shape)
     states = lstm.init_states(batch, layers, hidden, bidirectional=True)
@@ -167,3 +167,16 @@ def test_column_pool_halves_the_time_steps():
         lstm.lstm_unroll(1, 80, 16, 4, conv_channels=(8,), column_pool=3)
     with pytest.raises(ValueError, match='needs the convolutional front end'):
         lstm.lstm_unroll(1, 80, 16, 4, column_pool=2)
+
+
+def test_an_alphabets_classes_size_the_output_layer():
+    symbol = lstm.lstm_unroll(1, 80, 8, 6, 'ctc', num_classes=37)
+    _, out_shapes, _ = symbol.infer_shape(data=(2, 80, 30), label=(2, 6),
+                                          **dict(lstm.init_states(2, 1, 8)))
+    assert out_shapes[0] == (160, 37)
+
+
+def test_zero_state_is_zeros_of_the_batch():
+    data = mx.sym.Variable('data')
+    zeros = lstm.zero_state(data, 7).eval(data=mx.nd.ones((3, 80, 30)))[0]
+    assert zeros.shape == (3, 7) and not zeros.asnumpy().any()

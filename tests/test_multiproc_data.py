@@ -7,7 +7,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from captcha_generator import MPDigitCaptcha
+from captcha_generator import MPCaptcha
 from multiproc_data import MPData, WorkerError
 
 
@@ -56,11 +56,21 @@ def counting_workers(num_processes, max_queue_size, fn_class, **options):
         mp_data.reset()
 
 
+def wait_for_calls(calls, at_least, seconds=30):
+    """Block until the workers made `at_least` calls: they run, and have filled what they
+    may."""
+    deadline = time.time() + seconds
+    while calls.value < at_least:
+        assert time.time() < deadline, f"only {calls.value} calls after {seconds} s"
+        time.sleep(0.05)
+
+
 def test_queue_stays_bounded_when_nobody_reads():
     with counting_workers(2, 4, Counter) as (mp_data, calls):
-        time.sleep(3)
+        wait_for_calls(calls, 4)  # both queues full
+        time.sleep(1)  # time enough to overrun the bound, if they could
         # 2 queued per worker, plus one made and waiting to be queued
-        assert calls.value <= 4 + 2
+        assert 4 <= calls.value <= 4 + 2
 
 
 def test_reset_stops_and_joins_every_worker():
@@ -105,11 +115,11 @@ def test_killed_worker_is_noticed():
 
 def test_workers_start_safely_after_mxnet_engine_runs(font):
     assert mx.nd.ones((2, 2)).sum().asscalar() == 4  # engine threads are running now
-    captcha = MPDigitCaptcha([font], num_processes=2, batch_size=8, seed=1)
+    captcha = MPCaptcha([font], num_processes=2, batch_size=8, seed=1)
     captcha.start()
     try:
-        images, labels = captcha.get_batch(8)
-        assert images.shape == (8, 80, 30) and labels.shape == (8, 4)
+        views, labels = captcha.get_batch(8)
+        assert views.shape == (8, 30, 80) and labels.shape == (8, 4)
         with pytest.raises(ValueError, match='batches of 8'):
             captcha.get_batch(4)
     finally:
@@ -119,10 +129,10 @@ def test_workers_start_safely_after_mxnet_engine_runs(font):
 def test_seeded_workers_draw_the_same_batches(font):
     batches = []
     for _ in range(2):
-        captcha = MPDigitCaptcha([font], num_processes=2, batch_size=4, seed=11)
+        captcha = MPCaptcha([font], num_processes=2, batch_size=4, seed=11)
         captcha.start()
         try:
-            batches.append([captcha.get()[0] for _ in range(3)])
+            batches.append([captcha.get_batch(4)[0] for _ in range(3)])
         finally:
             captcha.reset()
     for a, b in zip(*batches):
@@ -140,11 +150,34 @@ class NumberedBatch(Counter):
 def test_shared_memory_results_are_copies_and_stay_bounded():
     arrays = [((3, 2), np.float32), ((4,), np.int64)]
     with counting_workers(1, 2, NumberedBatch, arrays=arrays) as (mp_data, calls):
-        time.sleep(3)
+        wait_for_calls(calls, 3)  # every slot filled
+        time.sleep(1)
         # 3 slots (2 queued + 1 being filled), all full, plus one drawn and waiting for a slot
-        assert calls.value <= 3 + 1
+        assert 3 <= calls.value <= 3 + 1
         first = mp_data.get()
         later = [mp_data.get() for _ in range(6)]  # every slot is reused meanwhile
         np.testing.assert_array_equal(first[0], np.full((3, 2), 1))
         assert [int(batch[0][0, 0]) for batch in later] == [2, 3, 4, 5, 6, 7]
         assert first[1].dtype == np.int64 and list(first[1]) == [0, 0, 0, 0]
+
+
+class Slow:
+    def __call__(self, worker_id):
+        time.sleep(60)
+
+
+def test_a_wait_for_data_calls_on_wait_which_may_stop_it():
+    calls = []
+
+    def on_wait():
+        calls.append(time.time())
+        if len(calls) == 2:
+            raise RuntimeError("stop waiting")
+    mp_data = MPData(1, 1, Slow(), on_wait=on_wait)
+    mp_data.start()
+    try:
+        with pytest.raises(RuntimeError, match='stop waiting'):
+            mp_data.get()
+    finally:
+        mp_data.reset()
+    assert len(calls) == 2

@@ -1,0 +1,211 @@
+"""Labelled captcha datasets: MXNet RecordIO files, and the in-memory sets training reads.
+
+A dataset file holds one record per captcha, written with `mx.recordio.MXIndexedRecordIO`
+(FILE.rec and its index FILE.idx, as MXNet's im2rec writes them): the image file's own bytes
+(PNG or JPEG, any size and colour) and, in the header's label, the text as Unicode code
+points (header id2 = 1). Records of the older 80x30 digit datasets (id2 = 0: the network's
+view as PNG, the label as class ids) read too. Because records hold the image as drawn,
+not a network's view, one dataset serves models of any input conversion and alphabet.
+
+A labelled folder or labels file (labelled_files.py) is packed into such a file once, under
+a cache folder, named by a fingerprint of the files' names, sizes, times and labels; it is
+reused while they are unchanged. For training, a dataset is read into memory as views
+(image_conversion.py) with labels encoded for the model's alphabet (alphabet.py).
+"""
+import hashlib
+import logging
+import os
+import struct
+
+import cv2
+import mxnet as mx
+import numpy as np
+
+from alphabet import DIGITS, Alphabet
+from cli import progress
+from image_conversion import decode_image
+from labelled_files import labelled_files
+
+TEXT_LABELS = 1  # header id2 of records whose label holds the text's code points
+FORMAT = 'lstm-ocr-records/1'  # part of the fingerprint: a new format packs anew
+
+
+def write_records(path, items, total, label="Writing records"):
+    """(image bytes, text) pairs -> FILE.rec and FILE.idx, each written under a temporary
+    name and renamed at the end, so an interrupted run leaves no half-written dataset."""
+    index_path = os.path.splitext(path)[0] + '.idx'
+    temporary = f".tmp{os.getpid()}"
+    try:
+        record = mx.recordio.MXIndexedRecordIO(index_path + temporary, path + temporary, 'w')
+    except (mx.base.MXNetError, OSError):
+        raise ValueError(f"cannot write {path!r}: check that its folder exists and is writable")
+    try:
+        count = 0
+        for count, (data, text) in enumerate(progress(items, total, label), 1):
+            header = mx.recordio.IRHeader(0, [float(ord(c)) for c in text], count - 1,
+                                          TEXT_LABELS)
+            record.write_idx(count - 1, mx.recordio.pack(header, data))
+        record.close()
+        os.replace(index_path + temporary, index_path)
+        os.replace(path + temporary, path)  # last: a .rec present is a whole one
+    finally:
+        for leftover in (index_path + temporary, path + temporary):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    return count
+
+
+def read_records(path):
+    """Yield (image bytes, text) from a dataset file. Raises ValueError for a missing or
+    foreign file."""
+    if not os.path.isfile(path):
+        raise ValueError(f"dataset {path!r} not found: write one with captcha_generator.py "
+                         "--count N --rec FILE")
+    record = mx.recordio.MXRecordIO(path, 'r')
+    digits = Alphabet(DIGITS)
+    try:
+        number = 0
+        while (item := record.read()) is not None:
+            header, data = mx.recordio.unpack(item)
+            codes = np.atleast_1d(header.label)
+            yield data, (''.join(chr(c) for c in codes.astype(int) if c)
+                         if header.id2 == TEXT_LABELS else digits.label_text(codes))
+            number += 1
+    except (mx.base.MXNetError, ValueError, IndexError, struct.error):
+        raise ValueError(f"{path!r} is not an MXNet RecordIO dataset (or is truncated at "
+                         f"record {number})")
+    finally:
+        record.close()
+
+
+def fingerprint(entries):
+    digest = hashlib.sha1(FORMAT.encode())
+    for path, text in entries:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{text}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def pack(source, cache_dir, skip_bad=False):
+    """A labelled folder or labels file -> its packed dataset file, written once into
+    `cache_dir` and reused while the source is unchanged. An unreadable image stops the
+    packing with a message naming the first few, or is left out with `skip_bad`."""
+    entries = [(os.path.abspath(path), text) for path, text in labelled_files(source)]
+    name = os.path.basename(os.path.normpath(source))
+    packed = os.path.join(cache_dir, f"{name}-{fingerprint(entries)}.rec")
+    if os.path.isfile(packed):
+        logging.info("Reusing %s, packed from %s (%d images)", packed, source, len(entries))
+        return packed
+    good, bad = [], []
+    for path, text in progress(entries, len(entries), f"Checking {name}"):
+        with open(path, 'rb') as f:
+            data = f.read()
+        try:
+            decode_image(data, f"image {path!r}")
+            good.append((data, text))
+        except ValueError:
+            bad.append(path)
+    if bad:
+        listed = ', '.join(repr(path) for path in bad[:3]) + (', ...' if len(bad) > 3 else '')
+        if not skip_bad:
+            raise ValueError(f"{len(bad)} of {len(entries)} images cannot be read: {listed}; "
+                             "fix or remove them, or pass --skip_bad to leave them out")
+        logging.warning("Leaving out %d of %d images that cannot be read: %s", len(bad),
+                        len(entries), listed)
+    os.makedirs(cache_dir, exist_ok=True)
+    write_records(packed, good, len(good), f"Packing {name}")
+    logging.info("Packed %d images from %s into %s", len(good), source, packed)
+    return packed
+
+
+def load(path, conversion, cache_dir, skip_bad=False):
+    """A dataset file, labelled folder or labels file -> (views (n, height, width) uint8,
+    texts, names): every image converted by `conversion`, named for error messages."""
+    record_file = path if path.endswith('.rec') else pack(path, cache_dir, skip_bad)
+    entries = ([] if path.endswith('.rec') else
+               [p for p, _ in labelled_files(path)])
+    views, texts, names = [], [], []
+    for number, (data, text) in enumerate(progress(read_records(record_file), None,
+                                                   f"Reading {os.path.basename(path)}")):
+        name = f"record {number} of {path!r}"
+        try:
+            views.append(conversion.view(decode_image(data, name)))
+        except ValueError as err:
+            raise ValueError(f"{err}: write the dataset again")
+        texts.append(text)
+        names.append(name)
+    if not views:
+        raise ValueError(f"dataset {path!r} is empty")
+    if entries and len(entries) == len(names):  # nothing was left out: name the files
+        names = entries
+    return np.stack(views), texts, names
+
+
+def encode_labels(texts, names, alphabet, num_label, num_steps):
+    """Texts -> labels (n, num_label) float32 for `alphabet`, folded to its case. Raises
+    ValueError naming the first captcha whose label cannot be one."""
+    labels = np.zeros((len(texts), num_label), dtype=np.float32)
+    for row, text, name in zip(labels, texts, names):
+        folded = alphabet.fold(text)
+        why = alphabet.problem(folded, num_label, num_steps)
+        if why:
+            raise ValueError(f"{name} cannot be trained on: {why}")
+        row[:] = alphabet.encode(folded, num_label)
+    return labels
+
+
+class LabelledSet:
+    """Captchas held in memory as views and labels, served a batch at a time: in order (the
+    last batch may be short: OCRIter pads it), or with `shuffle` in a new random order on
+    every pass, and with `augment` each view randomly distorted each time it is served."""
+
+    def __init__(self, views, labels, shuffle=False, augment=False, seed=None):
+        self.views, self.labels = views, labels
+        self.shuffle, self.augment = shuffle, augment
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(labels))
+        self.position = len(self.order)  # the first get_batch starts a (shuffled) pass
+
+    def __len__(self):
+        return len(self.labels)
+
+    def split(self, count, seed):
+        """(the rest, `count` captchas picked by `seed`): a fixed held-out part."""
+        chosen = np.random.default_rng(seed).permutation(len(self))
+        rest, held = np.sort(chosen[count:]), np.sort(chosen[:count])
+        return (LabelledSet(self.views[rest], self.labels[rest], self.shuffle, self.augment,
+                            self.rng.integers(2 ** 32)),
+                LabelledSet(self.views[held], self.labels[held]))
+
+    def get_batch(self, batch_size):
+        """-> (views (n, height, width) uint8, labels (n, num_label)); shuffled sets always
+        serve whole batches, wrapping around to a new pass."""
+        if self.position >= len(self.order) or (
+                self.shuffle and self.position + batch_size > len(self.order)):
+            if self.shuffle:
+                self.rng.shuffle(self.order)
+            self.position = 0
+        chosen = self.order[self.position:self.position + batch_size]
+        self.position += batch_size
+        views = self.views[chosen]
+        if self.augment:
+            views = np.stack([distort(view, self.rng) for view in views])
+        return views, self.labels[chosen]
+
+
+def distort(view, rng):
+    """A view slightly moved, scaled, rotated, blurred and noised: small datasets then teach
+    the network the text, not the exact pixels of a few hundred images."""
+    height, width = view.shape
+    angle, scale = rng.uniform(-3, 3), rng.uniform(0.9, 1.08)
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    matrix[:, 2] += rng.uniform(-0.04, 0.04) * width, rng.uniform(-0.08, 0.08) * height
+    border = int(np.median(np.concatenate([view[0], view[-1]])))
+    moved = cv2.warpAffine(view, matrix, (width, height), borderValue=border).astype(np.float32)
+    if rng.random() < 0.3:
+        moved = cv2.GaussianBlur(moved, (3, 3), rng.uniform(0.3, 1.0))
+    contrast, brightness = rng.uniform(0.7, 1.2), rng.uniform(-25, 25)
+    moved = (moved - 128) * contrast + 128 + brightness
+    if rng.random() < 0.3:
+        moved += rng.normal(0, rng.uniform(2, 12), moved.shape)
+    return np.clip(moved, 0, 255).astype(np.uint8)

@@ -1,0 +1,99 @@
+"""Images in, network input out: the one place an image becomes what the network reads.
+
+Every path goes through here: captchas drawn for training, RecordIO and labelled-folder
+datasets, and both readers (MXNet and ONNX Runtime). An image file is decoded by OpenCV into
+BGR colour (transparent pixels laid on white, as a browser shows them), and a `Conversion`
+turns it into the network's *view*: a uint8 image of `height` x `width`. The network input
+is the view transposed and scaled to [0, 1], (width, height) float32: row t is pixel column
+t, so that the LSTM reads the image left to right, one column per step.
+
+- 'plain' (the original example's): gray, shrunk to width x height by pixel-area averaging
+  (for the captcha package's 160x60 images, exactly what the original's bilinear resize
+  to 80x30 gives).
+
+A model records its conversion in its settings (model_config.py), so it is read exactly as
+it was trained. Only numpy and OpenCV here.
+"""
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+cv2.setLogLevel(0)  # silent: unreadable files are reported by the caller
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.pgm',
+                  '.ppm')
+CONVERSIONS = ('plain',)
+
+
+def decode_image(data, name='image'):
+    """Bytes of an image file -> BGR uint8 (H, W, 3). Raises ValueError naming `name`."""
+    if not data:
+        raise ValueError(f"{name} is an empty file")
+    # OpenCV decodes a cut-off JPEG or PNG without complaint, greying out the missing part
+    if data[:2] == b'\xff\xd8' and data.rstrip(b'\0 \t\r\n')[-2:] != b'\xff\xd9':
+        raise ValueError(f"{name} is a truncated JPEG: copy or download it again")
+    if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-16:]:
+        raise ValueError(f"{name} is a truncated PNG: copy or download it again")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ValueError(f"cannot read {name}: give a JPEG, PNG, BMP, GIF, WebP or TIFF file")
+    return to_bgr(image)
+
+
+def read_image(path):
+    """An image file -> BGR uint8 (H, W, 3). Raises ValueError if it is missing or unreadable."""
+    if not os.path.isfile(path):
+        raise ValueError(f"image {path!r} not found")
+    with open(path, 'rb') as f:
+        return decode_image(f.read(), f"image {path!r}")
+
+
+def to_bgr(image):
+    """Any decoded image (gray, BGR, BGRA; 8-bit, 16-bit or float) -> BGR uint8."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image.astype(np.float32) * 255, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 2:  # gray + alpha
+        image = cv2.cvtColor(image[:, :, :1], cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        alpha = image[:, :, 3:].astype(np.float32) / 255
+        image = image[:, :, :3] * alpha + 255 * (1 - alpha)
+        return image.round().astype(np.uint8)
+    return image[:, :, :3]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How an image becomes the network's view: a conversion name and the view's size."""
+    name: str = 'plain'
+    width: int = 80
+    height: int = 30
+
+    def __post_init__(self):
+        if self.name not in CONVERSIONS:
+            raise ValueError(f"unknown input conversion {self.name!r}: use one of "
+                             f"{', '.join(CONVERSIONS)}")
+
+    def view(self, bgr):
+        """BGR uint8 (H, W, 3) -> the network's view, uint8 (height, width)."""
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        return self.fit(gray)
+
+    def fit(self, gray):
+        """A gray image of any size -> (height, width) by pixel-area averaging."""
+        if gray.shape == (self.height, self.width):
+            return gray
+        return cv2.resize(gray, (self.width, self.height), interpolation=cv2.INTER_AREA)
+
+    def read(self, path):
+        """An image file -> its view. Raises ValueError if unreadable."""
+        return self.view(read_image(path))
+
+
+def network_input(views):
+    """Views (n, height, width) uint8 -> network input (n, width, height) float32 in [0, 1]."""
+    return np.ascontiguousarray(np.asarray(views, dtype=np.float32).transpose(0, 2, 1)) / 255

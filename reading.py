@@ -1,0 +1,60 @@
+"""Reading captchas with a trained model: images in, text and confidence out, whichever
+runtime computes the network.
+
+A model is anything with `config` (model_config.ModelConfig: conversion, alphabet),
+`batch_size`, and `probabilities(inputs)`: network inputs (n, num_columns, column_height)
+-> per-step class probabilities (num_steps, n, num_classes), n <= batch_size. MXNet
+(mxnet_reader.py) and ONNX Runtime (onnx_reader.py) provide one; the image conversion
+(image_conversion.py), CTC decoding (ctc.py) and the alphabet (alphabet.py) are shared, so
+both read alike. No mxnet here.
+"""
+from collections import Counter
+from typing import NamedTuple
+
+import numpy as np
+
+import ctc
+from cli import progress
+from ctc_metrics import exact_match, lcs_accuracy
+from image_conversion import network_input
+
+
+class Reading(NamedTuple):
+    text: str
+    confidence: float  # the probability of the text, summed over its alignments
+
+
+def read_files(paths, conversion):
+    """Read every file it can -> (paths read, views (n, height, width) uint8, error messages)."""
+    good, views, errors = [], [], []
+    for path in paths:
+        try:
+            views.append(conversion.read(path))
+            good.append(path)
+        except ValueError as err:
+            errors.append(str(err))
+    empty = np.zeros((0, conversion.height, conversion.width), np.uint8)
+    return good, np.stack(views) if views else empty, errors
+
+
+def read_views(model, views, beam_width=0):
+    """Views (n, height, width), a batch at a time -> [Reading]. Greedy decoding, or prefix
+    beam search keeping `beam_width` prefixes."""
+    starts = range(0, len(views), model.batch_size)
+    if len(starts) > 1:
+        starts = progress(starts, len(starts), "batches read")
+    alphabet, readings = model.config.alphabet, []
+    for start in starts:
+        probs = model.probabilities(network_input(views[start:start + model.batch_size]))
+        readings.extend(Reading(alphabet.decode(classes), confidence)
+                        for classes, confidence in ctc.decode(probs, beam_width))
+    return readings
+
+
+def score(truths, texts):
+    """Truth and read texts -> (exact-match accuracy, LCS accuracy, the five most common
+    misreadings as ((true character, read character), count))."""
+    pairs = list(zip(truths, texts))
+    confusions = Counter((a, b) for truth, text in pairs if len(truth) == len(text)
+                         for a, b in zip(truth, text) if a != b)
+    return exact_match(pairs), lcs_accuracy(pairs), confusions.most_common(5)

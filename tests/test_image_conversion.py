@@ -1,0 +1,53 @@
+"""The one image conversion, used by training and by both readers."""
+import cv2
+import numpy as np
+import pytest
+
+from image_conversion import Conversion, decode_image, network_input, read_image
+
+
+def test_network_input_reads_columns_left_to_right():
+    view = np.zeros((30, 80), np.uint8)
+    view[:, 0] = 255
+    inputs = network_input(view[None])
+    assert inputs.shape == (1, 80, 30) and inputs.dtype == np.float32
+    assert np.all(inputs[0, 0] == 1.0) and np.all(inputs[0, 1:] == 0.0)
+
+
+def test_plain_conversion_of_any_size_depth_and_colour():
+    plain = Conversion()
+    assert plain.view(np.full((60, 160, 3), 200, np.uint8)).shape == (30, 80)
+    assert plain.view(np.full((1, 1, 3), 9, np.uint8)).shape == (30, 80)
+    deep = cv2.imencode('.png', np.full((60, 160), 65535, np.uint16))[1].tobytes()
+    assert plain.view(decode_image(deep)).max() == 255
+
+
+def test_a_colour_file_reads_as_its_gray_view(tmp_path):
+    bgr = np.random.RandomState(0).randint(0, 256, (60, 160, 3)).astype(np.uint8)
+    path = str(tmp_path / 'x.png')
+    cv2.imwrite(path, bgr)
+    expected = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (80, 30),
+                          interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(Conversion().read(path), expected)
+
+
+def test_transparent_pixels_lie_on_white(tmp_path):
+    bgra = np.zeros((10, 10, 4), np.uint8)  # black, fully transparent
+    bgra[5, 5] = (0, 0, 0, 255)             # one opaque black pixel
+    path = str(tmp_path / 't.png')
+    cv2.imwrite(path, bgra)
+    image = read_image(path)
+    assert image[0, 0].tolist() == [255, 255, 255] and image[5, 5].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize('cut,says', [('.jpg', 'truncated JPEG'), ('.png', 'truncated PNG')])
+def test_cut_off_files_are_refused(cut, says):
+    data = cv2.imencode(cut, np.random.RandomState(1).randint(0, 256, (60, 160, 3),
+                                                              dtype=np.uint8))[1].tobytes()
+    with pytest.raises(ValueError, match=says):
+        decode_image(data[:len(data) // 2])
+
+
+def test_unknown_conversion_is_refused():
+    with pytest.raises(ValueError, match='unknown input conversion'):
+        Conversion('sharpen')

@@ -1,0 +1,318 @@
+"""Training the LSTM-OCR network with Module.fit, in the manner of MXNet's
+example/image-classification/common/fit.py: `fit` builds the data, the module and the
+callbacks from the command-line arguments of lstm_ocr_train.py, then makes one fit call.
+
+The settings of a run (model_config.ModelConfig) are, for each field: what the command line
+gave; else, when resuming or fine-tuning, the checkpoint's (for fine-tuning only the ones
+that shape the network; its training settings are hyperparameters.FINETUNE); else the
+recipe's. Library errors are ValueError, WorkerError and Interrupted; the script turns them
+into one line and an exit code.
+"""
+import dataclasses
+import hashlib
+import logging
+import os
+import random
+import time
+
+import mxnet as mx
+import numpy as np
+
+import checkpoint
+import datasets
+import lstm
+import model_config
+from alphabet import DIGITS, Alphabet
+from captcha_generator import MPCaptcha, TextCaptcha
+from ctc_metrics import CtcMetrics
+from fonts import find_fonts
+from hyperparameters import FINETUNE, NETWORK_FIELDS, RECIPES, XAVIER
+from model_config import ModelConfig
+from ocr_iter import OCRIter, drawn_set, in_order_iter
+from training_log import EpochLog
+
+VALIDATION_SEED = 20180101  # the drawn validation captchas are the same in every run
+HOLD_OUT_SEED = 20180102    # the same part of a dataset is held out in every run
+METRIC_NAMES = {'acc': 'accuracy', 'lcs': 'lcs_accuracy'}
+
+
+def earlier_config(args):
+    """The settings of the checkpoint a run resumes or fine-tunes from (the original
+    example's if it has none), or None."""
+    if args.load_epoch is not None:
+        return model_config.load(args.prefix) or model_config.LEGACY
+    if args.finetune is not None:
+        prefix, _ = model_config.split_checkpoint(args.finetune)
+        return model_config.load(prefix) or model_config.LEGACY
+    return None
+
+
+def settings(args, earlier):
+    """The run's recipe settings and alphabet (the longest label comes from the data)."""
+    hp = RECIPES[args.recipe]
+    if args.finetune is not None:
+        hp = dataclasses.replace(hp, **FINETUNE, **{name: getattr(earlier.hp, name)
+                                                    for name in NETWORK_FIELDS})
+    elif earlier is not None:
+        hp = earlier.hp
+    hp = dataclasses.replace(hp, **args.explicit)
+    why = hp.problem()
+    if why:
+        raise ValueError(why)
+    charset = args.charset or (earlier.charset if earlier else DIGITS)
+    if args.load_epoch is not None and charset != earlier.charset:
+        raise ValueError(f"cannot resume: {args.prefix} reads {earlier.charset!r}, not "
+                         f"--charset {charset!r}; fine-tune with --finetune to change it")
+    return hp, Alphabet(charset)
+
+
+class Data:
+    """What a run trains and validates on, before its labels are encoded: labelled datasets
+    as (views, texts, names), or fonts to draw with."""
+
+    def __init__(self, args, hp, alphabet):
+        self.fonts, self.train, self.val = [], None, None
+        conversion = model_config.ModelConfig(hp).conversion
+        if args.train_data is None or (args.val_data is None and args.font_path):
+            if not args.font_path:
+                raise ValueError("give FONT_PATH, the fonts to draw captchas with, or "
+                                 "--train_data")
+            self.fonts = find_fonts(args.font_path, alphabet.chars)
+        if args.train_data is not None:
+            self.train = datasets.load(args.train_data, conversion, args.cache_dir,
+                                       args.skip_bad)
+        if args.val_data is not None:
+            self.val = datasets.load(args.val_data, conversion, args.cache_dir, args.skip_bad)
+
+    def longest_label(self, alphabet, length):
+        texts = [t for loaded in (self.train, self.val) if loaded for t in loaded[1]]
+        drawn = length[1] if self.train is None else 0
+        return max([drawn] + [len(alphabet.fold(t)) for t in texts])
+
+
+def run_config(args, earlier, data, hp, alphabet):
+    if args.num_label is None:
+        num_label = (earlier.num_label if args.load_epoch is not None
+                     else data.longest_label(alphabet, args.length))
+    else:
+        num_label = args.num_label
+    loss = args.loss or (earlier.loss if args.load_epoch is not None else 'ctc')
+    if alphabet.case and any(t != alphabet.fold(t) for loaded in (data.train, data.val)
+                             if loaded for t in loaded[1]):
+        logging.info("Labels are folded to %s case: the alphabet %r has that case only",
+                     alphabet.case, alphabet.chars)
+    return ModelConfig(hp, alphabet.chars, num_label, loss)
+
+
+def labelled_set(loaded, config, shuffle=False, augment=False, seed=None):
+    views, texts, names = loaded
+    labels = datasets.encode_labels(texts, names, config.alphabet, config.num_label,
+                                    config.hp.num_steps)
+    return datasets.LabelledSet(views, labels, shuffle, augment, seed)
+
+
+def training_source(args, config, data, rank, num_workers, interrupts):
+    """Worker processes drawing fresh captchas (each run of workers seeded by its rank), or
+    this worker's share of a labelled dataset -> (source, batches per epoch, validation held
+    out of the dataset or None)."""
+    hp = config.hp
+    seed = None if args.seed is None else args.seed + 10007 * rank
+    if data.train is None:
+        source = MPCaptcha(data.fonts, config.alphabet, args.length, config.num_label,
+                           config.conversion, num_processes=args.num_proc,
+                           max_queue_size=2 * args.num_proc, batch_size=hp.batch_size,
+                           seed=seed, on_wait=interrupts.check)
+        source.start()
+        return source, hp.train_epoch_size // hp.batch_size, None
+    train = labelled_set(data.train, config, shuffle=True, augment=hp.augment, seed=seed)
+    held_out = None
+    if data.val is None and not data.fonts:
+        count = max(1, min(len(train) // 10, hp.eval_epoch_size))
+        train, held_out = train.split(count, HOLD_OUT_SEED)
+        logging.info("Holding out %d of %d images of %s for validation (the same ones in "
+                     "every run)", count, count + len(train), args.train_data)
+    if num_workers > 1:
+        share = np.arange(rank, len(train), num_workers)
+        train = datasets.LabelledSet(train.views[share], train.labels[share], True,
+                                     hp.augment, seed)
+    if len(train) < hp.batch_size:
+        raise ValueError(f"{args.train_data!r} gives {len(train)} images to train on, fewer "
+                         f"than one batch: lower --batch_size below {hp.batch_size}")
+    logging.info("Training on %d images of %s", len(train), args.train_data)
+    return train, len(train) // hp.batch_size, held_out
+
+
+def validation_set(args, config, data, held_out):
+    """The fixed validation set: a dataset, the part held out of the training data, or
+    eval_epoch_size captchas drawn from VALIDATION_SEED (the same ones in every run)."""
+    if data.val is not None:
+        return labelled_set(data.val, config)
+    if held_out is not None:
+        return held_out
+    hp = config.hp
+    logging.info("Drawing %d validation captchas with %d font(s)", hp.eval_epoch_size,
+                 len(data.fonts))
+    captcha = TextCaptcha(data.fonts, config.alphabet, args.length, config.num_label,
+                          config.conversion, seed=VALIDATION_SEED)
+    return drawn_set(captcha, hp.eval_epoch_size // hp.batch_size * hp.batch_size)
+
+
+def build_module(args, config, init_states, context):
+    """A new Module for the settings, or the checkpoint's to resume, with its optimizer
+    states (unless they live on parameter servers)."""
+    data_names = ['data'] + [name for name, _ in init_states]
+    if args.load_epoch is None:
+        return mx.mod.Module(lstm.config_network(config, config.loss), data_names=data_names,
+                             label_names=['label'], context=context)
+    module = checkpoint.load_module(args.prefix, args.load_epoch, data_names, context,
+                                    with_states=not is_distributed(args.kv_store))
+    try:
+        module.symbol.infer_shape(**input_shapes(config, init_states))
+    except mx.base.MXNetError:
+        raise ValueError(f"cannot resume: {checkpoint.params_path(args.prefix, args.load_epoch)!r}"
+                         " was trained with other settings; pass the --recipe and network "
+                         "options it was trained with")
+    return module
+
+
+def input_shapes(config, init_states):
+    hp = config.hp
+    return dict(init_states, data=(hp.batch_size, hp.num_columns, hp.column_height),
+                label=(hp.batch_size, config.num_label))
+
+
+def optimizer_params(hp, batches_per_epoch, begin_epoch):
+    # Module's saved optimizer states do not hold the update count: restore it for the schedule
+    params = {'learning_rate': hp.learning_rate, 'wd': hp.wd,
+              'begin_num_update': begin_epoch * batches_per_epoch}
+    if hp.lr_schedule == 'cosine':
+        params['lr_scheduler'] = mx.lr_scheduler.CosineScheduler(
+            max_update=hp.num_epoch * batches_per_epoch, base_lr=hp.learning_rate)
+    if hp.optimizer == 'sgd':
+        params['momentum'] = hp.momentum
+    if hp.clip_gradient > 0:
+        params['clip_gradient'] = hp.clip_gradient
+    return params
+
+
+def make_metric(loss, metrics, num_steps):
+    """Exact-match and/or LCS accuracy ('acc', 'lcs'), and the loss where the head gives one;
+    batch padding is not scored (ctc_metrics.py)."""
+    measures = CtcMetrics(num_steps)
+    composite = mx.metric.CompositeEvalMetric()
+    for metric in metrics:
+        feval = measures.accuracy if metric == 'acc' else measures.accuracy_lcs
+        composite.add(mx.metric.CustomMetric(feval, name=METRIC_NAMES[metric],
+                                             output_names=['softmax_output'],
+                                             label_names=['label'], allow_extra_outputs=True))
+    if loss == 'ctc':  # the WarpCTC head outputs only the softmax
+        composite.add(mx.metric.CustomMetric(measures.loss, name='ctc_loss',
+                                             output_names=['ctc_output'],
+                                             label_names=['label'], allow_extra_outputs=True))
+    return composite
+
+
+def is_distributed(kv_store):
+    """A parameter-server kvstore: its optimizer states live on the servers, not here."""
+    return kv_store.startswith('dist')
+
+
+def create_kvstore(name, under_launcher):
+    """A kvstore object for MXNet's distributed ones (they need DMLC_* variables, set by
+    launch_local.py or MXNet's tools/launch.py); local names go to Module.fit as strings."""
+    if not is_distributed(name):
+        return name
+    if not under_launcher:
+        raise ValueError(f"--kv_store {name} needs a launcher: run under launch_local.py (one "
+                         "machine) or MXNet's tools/launch.py (several)")
+    return mx.kv.create(name)
+
+
+def contexts(args):
+    if args.gpu:
+        if mx.context.num_gpus() < args.gpu:
+            raise ValueError(f"--gpu {args.gpu} asked for, but this MXNet sees "
+                             f"{mx.context.num_gpus()} GPUs (the pip 'mxnet' package is "
+                             "CPU-only; install e.g. mxnet-cu112, or drop --gpu)")
+        return [mx.gpu(i) for i in range(args.gpu)]
+    return [mx.cpu(i) for i in range(args.cpu)]
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    mx.random.seed(seed)
+
+
+def parameter_digest(module):
+    """A short hash of every parameter's bytes: equal on workers that hold equal models."""
+    arg_params, aux_params = module.get_params()
+    digest = hashlib.sha1()
+    for name, array in sorted({**arg_params, **aux_params}.items()):
+        digest.update(name.encode() + array.asnumpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare(args, kvstore):
+    """Settings and data of a run -> (config, data, fine-tuning parameters or None)."""
+    rank = getattr(kvstore, 'rank', 0)
+    earlier = earlier_config(args)
+    hp, alphabet = settings(args, earlier)
+    if rank == 0:
+        checkpoint.check_writable(args.prefix)
+    context = contexts(args)
+    data = Data(args, hp, alphabet)
+    config = run_config(args, earlier, data, hp, alphabet)
+    return config, data, context, earlier
+
+
+def fit(args, interrupts, under_launcher, start):
+    """Train as the arguments say: one Module.fit call, a checkpoint after every epoch."""
+    kvstore = create_kvstore(args.kv_store, under_launcher)
+    rank, num_workers = getattr(kvstore, 'rank', 0), getattr(kvstore, 'num_workers', 1)
+    config, data, context, earlier = prepare(args, kvstore)
+    hp = config.hp
+    if args.seed is not None:
+        seed_everything(args.seed)
+    init_states = lstm.config_init_states(config, hp.batch_size)
+    module = build_module(args, config, init_states, context)
+    params = {}
+    if args.finetune is not None:
+        arg_params, aux_params, notes = checkpoint.finetune_params(
+            *model_config.split_checkpoint(args.finetune), earlier, module.symbol,
+            input_shapes(config, init_states), config)
+        for note in notes:
+            logging.info(note)
+        params = dict(arg_params=arg_params, aux_params=aux_params, allow_missing=True)
+    source = None
+    try:
+        source, count, held_out = training_source(args, config, data, rank, num_workers,
+                                                  interrupts)
+        shape = (hp.num_columns, hp.column_height)
+        train_iter = OCRIter(count, hp.batch_size, init_states, source, config.num_label, shape)
+        val_iter = in_order_iter(validation_set(args, config, data, held_out), hp.batch_size,
+                                 init_states, config.num_label, shape)
+        train_metric = make_metric(config.loss, [args.metric], hp.num_steps)
+        epoch_log = EpochLog(f"{args.prefix}-log.csv" if rank == 0 else None, start,
+                             train_metric, count * hp.batch_size, args.load_epoch or 0)
+        save = ([checkpoint.saver(args.prefix, module, config,
+                                  with_states=not is_distributed(args.kv_store))]
+                if rank == 0 else [])
+        module.fit(train_data=train_iter, eval_data=val_iter, eval_metric=train_metric,
+                   validation_metric=make_metric(config.loss, ['acc', 'lcs'], hp.num_steps),
+                   kvstore=kvstore, optimizer=hp.optimizer,
+                   optimizer_params=optimizer_params(hp, count, args.load_epoch or 0),
+                   initializer=mx.init.Xavier(**XAVIER), **params,
+                   begin_epoch=args.load_epoch or 0, num_epoch=hp.num_epoch,
+                   batch_end_callback=[mx.callback.Speedometer(
+                       hp.batch_size, frequent=min(50, max(1, count // 4)), auto_reset=False),
+                       interrupts.check],
+                   eval_batch_end_callback=interrupts.check,
+                   epoch_end_callback=[epoch_log.training_done] + save,
+                   eval_end_callback=epoch_log.validation_done)
+        if num_workers > 1:
+            logging.info("Worker %d of %d: parameters sha1 %s", rank, num_workers,
+                         parameter_digest(module))
+    finally:
+        if isinstance(source, MPCaptcha):
+            source.reset()
