@@ -35,8 +35,10 @@ from captcha.image import ImageCaptcha
 
 import datasets
 import lstm
+import original_example
 from alphabet import Alphabet
-from captcha_generator import CAPTCHA_HEIGHT, CAPTCHA_WIDTH, MPCaptcha, TextCaptcha, encoded
+from captcha_generator import MPCaptcha, TextCaptcha, encoded
+from captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_WIDTH
 from cli import Parser, use_every_core
 from fonts import TRAINING_FONTS
 from hyperparameters import RECIPES
@@ -145,44 +147,9 @@ def bench_generation(fonts, batches):
 
 # --- compute ----------------------------------------------------------------------------
 
-def sigmoid(x):
-    return mx.sym.Activation(x, act_type='sigmoid')
-
-
-def tanh(x):
-    return mx.sym.Activation(x, act_type='tanh')
-
-
-def plain_unrolled_symbol(num_lstm_layer=2, num_columns=VIEW.width, num_hidden=100):
-    """The original example's graph: per step, one FullyConnected for the input and one for
-    the hidden state, SliceChannel on the flat gates, Activation for sigmoid and tanh;
-    SliceChannel splits the input, Concat gathers the outputs."""
-    data = mx.sym.Variable('data')
-    steps = mx.sym.SliceChannel(data, num_outputs=num_columns, axis=1, squeeze_axis=True)
-    states = [(mx.sym.Variable(f"l{i}_init_c"), mx.sym.Variable(f"l{i}_init_h"))
-              for i in range(num_lstm_layer)]
-    weights = [{kind: mx.sym.Variable(f"l{i}_{kind}") for kind in
-                ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')}
-               for i in range(num_lstm_layer)]
-    hidden = []
-    for t in range(num_columns):
-        x = steps[t]
-        for i in range(num_lstm_layer):
-            c, h = states[i]
-            w = weights[i]
-            gates = mx.sym.SliceChannel(
-                mx.sym.FullyConnected(x, weight=w['i2h_weight'], bias=w['i2h_bias'],
-                                      num_hidden=4 * num_hidden)
-                + mx.sym.FullyConnected(h, weight=w['h2h_weight'], bias=w['h2h_bias'],
-                                        num_hidden=4 * num_hidden), num_outputs=4)
-            c = sigmoid(gates[2]) * c + sigmoid(gates[0]) * tanh(gates[1])
-            h = sigmoid(gates[3]) * tanh(c)
-            states[i] = (c, h)
-            x = h
-        hidden.append(x)
-    pred = mx.sym.FullyConnected(mx.sym.Concat(*hidden, dim=0), num_hidden=11, name='pred_fc')
-    return lstm.add_ctc_loss(pred, num_columns), lstm.init_states(BATCH, num_lstm_layer,
-                                                                  num_hidden)
+def original_symbol():
+    """The original example's training graph (original_example.py) and its state inputs."""
+    return original_example.training_symbol(), lstm.init_states(BATCH, 2, 100)
 
 
 def recipe_symbol(recipe, rnn, batch_size=BATCH):
@@ -219,7 +186,7 @@ def compute_samples_per_s(symbol, init_states, repeats):
 
 
 def bench_compute(repeats):
-    baseline = compute_samples_per_s(*plain_unrolled_symbol(), repeats)
+    baseline = compute_samples_per_s(*original_symbol(), repeats)
     figures = [('compute_unrolled_samples_per_s', recipe_symbol('fast', 'unrolled')),
                ('compute_fused_samples_per_s', recipe_symbol('fast', 'fused')),
                ('compute_seed_net_unrolled_samples_per_s', recipe_symbol('seed', 'unrolled')),
@@ -307,7 +274,7 @@ def bench_end_to_end(fonts, batches):
     batch_size = RECIPES['fast'].batch_size
     baseline_source = seed_style_batches(fonts)
     try:
-        base, _ = train_samples_per_s(*plain_unrolled_symbol(), baseline_source, BATCH,
+        base, _ = train_samples_per_s(*original_symbol(), baseline_source, BATCH,
                                       max(2, batches * batch_size // BATCH))
     finally:
         baseline_source.reset()
@@ -356,7 +323,7 @@ def bench_inference(fonts, repeats):
     report('infer_images_per_s', in_new_process(batched_read_rate, fonts, repeats), 'images/s')
     with tempfile.TemporaryDirectory() as folder:
         sample = os.path.join(folder, 'sample.png')
-        TextCaptcha(fonts, seed=0).draw('0089').save(sample)
+        cv2.imwrite(sample, TextCaptcha(fonts, seed=0).draw('0089'))
         command = [sys.executable, os.path.join(REPO, 'lstm_ocr_infer.py'), sample]
         seconds = median_seconds(lambda: subprocess.run(command, check=True,
                                                         capture_output=True), repeats // 4 + 1,

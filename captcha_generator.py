@@ -18,101 +18,51 @@ or a RecordIO dataset to train from:
 import os
 import random
 
-import captcha.image
 import cv2
 import numpy as np
-from captcha.image import ImageCaptcha
 
 from alphabet import DIGITS, Alphabet
+from captcha_styles import CAPTCHA_NOISE, STYLES, Drawer
 from cli import Parser, charset, fail, length_range, positive_int, progress
 from fonts import find_fonts
 from image_conversion import Conversion
 from multiproc_data import MPData
 
-CAPTCHA_WIDTH, CAPTCHA_HEIGHT = 160, 60  # what the captcha package draws
-
-
-class SeedableSecrets(random.Random):
-    """What captcha.image uses of the `secrets` module, from a generator that can be seeded.
-
-    captcha 0.7 draws its noise with `secrets`, which cannot be seeded; without this a
-    validation set or a `--seed` run could not be drawn twice alike. Unseeded, it starts
-    from os.urandom like any random.Random, so unseeded captchas stay unpredictable."""
-
-    def randbelow(self, n):
-        return self.randrange(n)
-
-    def randbits(self, k):
-        return self.getrandbits(k)
-
-
-CAPTCHA_NOISE = SeedableSecrets()
-captcha.image.secrets = CAPTCHA_NOISE
-
-
-class TextBoxes:
-    """Stands in for the ImageDraw that ImageCaptcha._draw_character is given, which uses it
-    only to measure the character: each (character, font) is measured once."""
-
-    def __init__(self):
-        self.draw, self.boxes = None, {}
-
-    def multiline_textbbox(self, xy, text, font):
-        key = (xy, text, font)
-        if key not in self.boxes:
-            self.boxes[key] = self.draw.multiline_textbbox(xy, text, font=font)
-        return self.boxes[key]
-
-
-class MeasuringOnceCaptcha(ImageCaptcha):
-    """The captcha package's ImageCaptcha, drawing the same pixels from the same noise
-    (tests/test_captcha_generator.py), 8 % faster: measuring every character's box again
-    was that much of the drawing."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.text_boxes = TextBoxes()
-
-    def _draw_character(self, c, draw, color):
-        self.text_boxes.draw = draw
-        return super()._draw_character(c, self.text_boxes, color)
-
-
-def to_bgr(pil_image):
-    """A PIL RGB image -> BGR uint8, as OpenCV decodes image files."""
-    return cv2.cvtColor(np.asarray(pil_image), cv2.COLOR_RGB2BGR)
-
 
 class TextCaptcha:
-    """Random texts of `length` = (fewest, most) characters of `alphabet`, drawn as captchas.
+    """Random texts of `length` = (fewest, most) characters of `alphabet`, drawn as captchas
+    of `style` (captcha_styles.py).
 
     `seed` makes the sequence of captchas reproducible: each seeded sample re-seeds the
-    captcha package's noise from this object's own generator, so two seeded TextCaptchas
-    used in turn do not disturb each other."""
+    captcha package's noise and the style's knobs from this object's own generator, so two
+    seeded TextCaptchas used in turn do not disturb each other."""
 
     def __init__(self, font_paths, alphabet=Alphabet(), length=(3, 4), num_label=4,
-                 conversion=Conversion(), seed=None):
-        self.captcha = MeasuringOnceCaptcha(width=CAPTCHA_WIDTH, height=CAPTCHA_HEIGHT,
-                                            fonts=font_paths)
+                 conversion=Conversion(), seed=None, style='plain'):
+        self.drawer = Drawer(font_paths, style)
         self.alphabet, self.length, self.num_label = alphabet, length, num_label
         self.conversion = conversion
         self.seeded = seed is not None
         self.rng = random.Random(seed)
+        self.style_rng = np.random.default_rng(seed)
 
     def random_text(self):
         size = self.rng.randint(*self.length)
         return ''.join(self.rng.choice(self.alphabet.chars) for _ in range(size))
 
     def draw(self, text):
-        """`text` as a full-size PIL captcha; seeded objects also seed its noise."""
-        if self.seeded:
-            CAPTCHA_NOISE.seed(self.rng.getrandbits(64))
-        return self.captcha.generate_image(text)
+        """`text` as a captcha, BGR uint8, as a person sees it; seeded objects also seed its
+        noise and style."""
+        if self.seeded:  # one number seeds both, so plain captchas are drawn as they always were
+            noise_seed = self.rng.getrandbits(64)
+            CAPTCHA_NOISE.seed(noise_seed)
+            self.style_rng = np.random.default_rng(noise_seed)
+        return self.drawer.draw(text, self.style_rng)
 
     def get(self):
         """One sample: (the network's view, uint8 (height, width), its text)."""
         text = self.random_text()
-        return self.conversion.view(to_bgr(self.draw(text))), text
+        return self.conversion.view(self.draw(text)), text
 
     def get_batch(self, batch_size):
         """-> (views (n, height, width) uint8, labels (n, num_label) float32)."""
@@ -144,11 +94,12 @@ class MPCaptcha:
     called while the trainer waits for a batch (multiproc_data.MPData)."""
 
     def __init__(self, font_paths, alphabet=Alphabet(), length=(3, 4), num_label=4,
-                 conversion=Conversion(), num_processes=1, max_queue_size=8, batch_size=128,
-                 seed=None, on_wait=None):
+                 conversion=Conversion(), style='plain', num_processes=1, max_queue_size=8,
+                 batch_size=128, seed=None, on_wait=None):
         self.batch_size = batch_size
         maker = BatchMaker(batch_size, seed, font_paths=font_paths, alphabet=alphabet,
-                           length=length, num_label=num_label, conversion=conversion)
+                           length=length, num_label=num_label, conversion=conversion,
+                           style=style)
         batch_arrays = [((batch_size, conversion.height, conversion.width), np.uint8),
                         ((batch_size, num_label), np.float32)]
         self.mp_data = MPData(num_processes, max_queue_size, maker, arrays=batch_arrays,
@@ -171,7 +122,7 @@ def encoded(captcha, count):
     """`count` random captchas as (PNG bytes of the image as drawn, text)."""
     for _ in range(count):
         text = captcha.random_text()
-        yield cv2.imencode('.png', to_bgr(captcha.draw(text)))[1].tobytes(), text
+        yield cv2.imencode('.png', captcha.draw(text))[1].tobytes(), text
 
 
 def write_labelled_folder(captcha, count, folder):
@@ -207,6 +158,11 @@ def parse_args():
                         help="characters to draw from; ranges allowed, e.g. 0-9A-Z")
     parser.add_argument('--length', type=length_range, default=(3, 4), metavar='N or N-M',
                         help="characters per captcha (default: 3-4)")
+    parser.add_argument('--style', choices=STYLES, default='plain',
+                        help="how captchas look: 'plain' (the captcha package's own), 'robust' "
+                             "(its glyphs on random canvases, colours, backgrounds, lines "
+                             "and noise), or one of the fixed looks of other generators "
+                             "(captcha_styles.py)")
     parser.add_argument('--count', type=positive_int, help="write this many labelled captchas")
     parser.add_argument('--out', help="folder for --count captchas (created if missing)")
     parser.add_argument('--rec', help="RecordIO file for --count captchas (.rec)")
@@ -231,7 +187,8 @@ def main():
     args = parse_args()
     try:
         fonts = find_fonts(args.font_path, args.charset if args.text is None else args.text)
-        captcha = TextCaptcha(fonts, Alphabet(args.charset), args.length, seed=args.seed)
+        captcha = TextCaptcha(fonts, Alphabet(args.charset), args.length, seed=args.seed,
+                              style=args.style)
         if args.rec is not None:
             import datasets  # here only: worker processes import this module and need no MXNet
             datasets.write_records(args.rec, encoded(captcha, args.count), args.count,
@@ -251,10 +208,10 @@ def main():
 
 
 def encode_as(path, image):
-    """A PIL image as the bytes of an image file of the type `path` names."""
+    """A BGR image as the bytes of an image file of the type `path` names."""
     suffix = os.path.splitext(path)[1].lower() or '.png'
     try:
-        return cv2.imencode(suffix, to_bgr(image))[1].tobytes()
+        return cv2.imencode(suffix, image)[1].tobytes()
     except cv2.error:
         raise ValueError(f"cannot write {path!r}: give a .png, .jpg or .bmp file name")
 

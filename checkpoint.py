@@ -58,11 +58,20 @@ def load_params(prefix, epoch):
     for path in (f"{prefix}-symbol.json", params_path(prefix, epoch)):
         if not os.path.isfile(path):
             raise ValueError(f"checkpoint file {path!r} not found: check the prefix and epoch")
+    if uses_warpctc_operator(prefix):
+        import warpctc  # noqa: F401 -- registers the custom operator the symbol file names
     try:
         return mx.model.load_checkpoint(prefix, epoch)
     except (mx.base.MXNetError, OSError, ValueError):
         raise ValueError(f"checkpoint {prefix}-{epoch:04d} is unreadable (truncated or not an "
                          "MXNet checkpoint): retrain or pick another epoch")
+
+
+def uses_warpctc_operator(prefix):
+    """Whether PREFIX-symbol.json holds warpctc.py's custom operator, which MXNet must have
+    registered before it can load the file."""
+    with open(f"{prefix}-symbol.json", errors='replace') as f:
+        return '"op_type": "warpctc"' in f.read()
 
 
 def load_module(prefix, epoch, data_names, context, with_states):
@@ -91,13 +100,14 @@ def finetune_params(prefix, epoch, old_config, symbol, input_shapes, new_config)
     params = {name: shape for name, shape in wanted.items() if name not in input_shapes}
     loaded = {name: value for name, value in {**old_args, **old_auxs}.items()
               if name in params and value.shape == params[name]}
-    notes = []
-    if old_config.charset != new_config.charset:
+    notes, whole = [], len(loaded)
+    if old_config.charset != new_config.charset:  # the output layer: row by row, below
         loaded.pop('pred_fc_weight', None)
         loaded.pop('pred_fc_bias', None)
+        whole = len(loaded)
         notes.append(carry_over_classes(old_args, old_config, new_config, params, loaded))
-    notes.insert(0, f"Fine-tuning from {prefix}-{epoch:04d}: {len(loaded)} of {len(params)} "
-                    f"parameters loaded, {len(params) - len(loaded)} initialised")
+    notes.insert(0, f"Fine-tuning from {prefix}-{epoch:04d}: {whole} of {len(params)} "
+                    f"parameters loaded whole, {len(params) - whole} initialised")
     aux_names = set(symbol.list_auxiliary_states())
     return ({k: v for k, v in loaded.items() if k not in aux_names},
             {k: v for k, v in loaded.items() if k in aux_names}, notes)

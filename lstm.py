@@ -25,8 +25,6 @@ import os
 
 import mxnet as mx
 
-import warpctc
-
 os.environ.setdefault('MXNET_SUBGRAPH_VERBOSE', '0')  # no MKLDNN banner on every bind
 
 
@@ -178,6 +176,7 @@ def add_ctc_loss(pred, num_steps):
 
 def add_warpctc_loss(pred, num_steps, num_label):
     """warp-ctc's head: MXNet's plugin op where it was compiled in, else warpctc.py's op."""
+    import warpctc  # here only: the reading path builds no loss and needs no custom operator
     label = mx.sym.Cast(mx.sym.reshape(mx.sym.Variable('label'), shape=(-1,)), dtype='int32')
     if hasattr(mx.sym, 'WarpCTC'):
         return mx.sym.WarpCTC(data=pred, label=label, label_length=num_label,

@@ -253,37 +253,53 @@ def parameter_digest(module):
     return digest.hexdigest()[:16]
 
 
-def prepare(args, kvstore):
-    """Settings and data of a run -> (config, data, fine-tuning parameters or None)."""
-    rank = getattr(kvstore, 'rank', 0)
+def prepare(args, rank):
+    """Settings and data of a run -> (config, data, contexts, the checkpoint's settings)."""
     earlier = earlier_config(args)
     hp, alphabet = settings(args, earlier)
     if rank == 0:
         checkpoint.check_writable(args.prefix)
     context = contexts(args)
     data = Data(args, hp, alphabet)
-    config = run_config(args, earlier, data, hp, alphabet)
-    return config, data, context, earlier
+    return run_config(args, earlier, data, hp, alphabet), data, context, earlier
+
+
+def starting_params(args, earlier, module, config, init_states):
+    """Module.fit's arguments to start from a checkpoint's parameters (--finetune), or none."""
+    if args.finetune is None:
+        return {}
+    prefix, epoch = model_config.split_checkpoint(args.finetune)
+    arg_params, aux_params, notes = checkpoint.finetune_params(
+        prefix, epoch, earlier, module.symbol, input_shapes(config, init_states), config)
+    for note in notes:
+        logging.info(note)
+    return dict(arg_params=arg_params, aux_params=aux_params, allow_missing=True)
+
+
+def callbacks(args, config, module, rank, count, interrupts, epoch_log):
+    """Module.fit's callbacks: speed, the interrupt checks, the log, the checkpoints."""
+    save = ([checkpoint.saver(args.prefix, module, config,
+                              with_states=not is_distributed(args.kv_store))]
+            if rank == 0 else [])
+    speed = mx.callback.Speedometer(config.hp.batch_size, frequent=min(50, max(1, count // 4)),
+                                    auto_reset=False)
+    return dict(batch_end_callback=[speed, interrupts.check],
+                eval_batch_end_callback=interrupts.check,
+                epoch_end_callback=[epoch_log.training_done] + save,
+                eval_end_callback=epoch_log.validation_done)
 
 
 def fit(args, interrupts, under_launcher, start):
     """Train as the arguments say: one Module.fit call, a checkpoint after every epoch."""
     kvstore = create_kvstore(args.kv_store, under_launcher)
     rank, num_workers = getattr(kvstore, 'rank', 0), getattr(kvstore, 'num_workers', 1)
-    config, data, context, earlier = prepare(args, kvstore)
+    config, data, context, earlier = prepare(args, rank)
     hp = config.hp
     if args.seed is not None:
         seed_everything(args.seed)
     init_states = lstm.config_init_states(config, hp.batch_size)
     module = build_module(args, config, init_states, context)
-    params = {}
-    if args.finetune is not None:
-        arg_params, aux_params, notes = checkpoint.finetune_params(
-            *model_config.split_checkpoint(args.finetune), earlier, module.symbol,
-            input_shapes(config, init_states), config)
-        for note in notes:
-            logging.info(note)
-        params = dict(arg_params=arg_params, aux_params=aux_params, allow_missing=True)
+    start_from = starting_params(args, earlier, module, config, init_states)
     source = None
     try:
         source, count, held_out = training_source(args, config, data, rank, num_workers,
@@ -295,21 +311,13 @@ def fit(args, interrupts, under_launcher, start):
         train_metric = make_metric(config.loss, [args.metric], hp.num_steps)
         epoch_log = EpochLog(f"{args.prefix}-log.csv" if rank == 0 else None, start,
                              train_metric, count * hp.batch_size, args.load_epoch or 0)
-        save = ([checkpoint.saver(args.prefix, module, config,
-                                  with_states=not is_distributed(args.kv_store))]
-                if rank == 0 else [])
         module.fit(train_data=train_iter, eval_data=val_iter, eval_metric=train_metric,
                    validation_metric=make_metric(config.loss, ['acc', 'lcs'], hp.num_steps),
                    kvstore=kvstore, optimizer=hp.optimizer,
                    optimizer_params=optimizer_params(hp, count, args.load_epoch or 0),
-                   initializer=mx.init.Xavier(**XAVIER), **params,
+                   initializer=mx.init.Xavier(**XAVIER), **start_from,
                    begin_epoch=args.load_epoch or 0, num_epoch=hp.num_epoch,
-                   batch_end_callback=[mx.callback.Speedometer(
-                       hp.batch_size, frequent=min(50, max(1, count // 4)), auto_reset=False),
-                       interrupts.check],
-                   eval_batch_end_callback=interrupts.check,
-                   epoch_end_callback=[epoch_log.training_done] + save,
-                   eval_end_callback=epoch_log.validation_done)
+                   **callbacks(args, config, module, rank, count, interrupts, epoch_log))
         if num_workers > 1:
             logging.info("Worker %d of %d: parameters sha1 %s", rank, num_workers,
                          parameter_digest(module))

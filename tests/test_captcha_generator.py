@@ -6,7 +6,8 @@ from captcha.image import ImageCaptcha
 
 import datasets
 from alphabet import Alphabet, parse_charset
-from captcha_generator import CAPTCHA_NOISE, MeasuringOnceCaptcha, TextCaptcha, to_bgr
+from captcha_generator import TextCaptcha
+from captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_NOISE, CAPTCHA_WIDTH, HELD_OUT, STYLES, MeasuringOnceCaptcha
 from conftest import assert_one_line_error, run_script
 from fonts import TRAINING_FONTS, find_fonts
 from image_conversion import Conversion
@@ -44,6 +45,23 @@ def test_measuring_once_draws_what_the_captcha_package_draws():
         expected = np.asarray(package.generate_image(digits))
         CAPTCHA_NOISE.seed(noise_seed)
         np.testing.assert_array_equal(np.asarray(ours.generate_image(digits)), expected)
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_every_style_draws_the_same_image_from_the_same_seed(style, font):
+    drawn = [TextCaptcha([font], seed=5, style=style).draw('4071') for _ in range(2)]
+    other = TextCaptcha([font], seed=6, style=style).draw('4071')
+    assert drawn[0].dtype == np.uint8 and drawn[0].ndim == 3 and drawn[0].shape[2] == 3
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+    assert other.shape != drawn[0].shape or not np.array_equal(other, drawn[0])
+
+
+def test_plain_is_the_packages_size_and_other_looks_have_their_own(font):
+    plain = {TextCaptcha([font], seed=s).draw('4071').shape for s in range(4)}
+    assert plain == {(CAPTCHA_HEIGHT, CAPTCHA_WIDTH, 3)}
+    for style in HELD_OUT:
+        looks = {TextCaptcha([font], seed=s, style=style).draw('4071').shape for s in range(4)}
+        assert len(looks) == 1 and looks != plain, style  # each held-out look: one canvas
 
 
 def test_get_batch_labels_match_texts(font):
@@ -124,6 +142,6 @@ def test_record_file_holds_the_captchas_as_drawn(tmp_path, font):
         expected_text = drawn.random_text()
         assert text == expected_text
         np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(data, np.uint8), 1),
-                                      to_bgr(drawn.draw(text)))  # PNG is lossless
+                                      drawn.draw(text))  # PNG is lossless
     views, texts, _ = datasets.load(str(path), Conversion(), str(tmp_path))
     assert views.shape == (6, 30, 80) and len(texts) == 6

@@ -2,6 +2,8 @@
 import csv
 import json
 import re
+import subprocess
+import sys
 
 import cv2
 import mxnet as mx
@@ -9,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_script
+import original_example
+from conftest import REPO, run_script
 from training import VALIDATION_SEED
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
@@ -137,6 +140,25 @@ def test_warpctc_head_trains_and_its_checkpoint_infers(tmp_path, font):
     assert result.stdout.startswith('Digits: [')
 
 
+def test_the_reader_needs_no_loss_operator_and_no_script(trained, tmp_path, font):
+    prefix, _ = trained
+    sample = tmp_path / 'sample.png'
+    run_script('captcha_generator.py', font, sample, '--num', '0089')
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, sample)
+    assert result.returncode == 0, result.stderr
+    code = ("import sys, mxnet_reader, reading, image_conversion\n"
+            f"model = mxnet_reader.MXNetModel({str(prefix)!r}, 3, 1)\n"
+            f"views = image_conversion.Conversion().read({str(sample)!r})[None]\n"
+            "print(reading.read_views(model, views)[0].text)\n"
+            "loaded = [m for m in ('warpctc', 'training', 'lstm_ocr_infer', 'captcha_generator')"
+            " if m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    read = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert read.returncode == 0, read.stderr
+    assert f"Digits: {[int(d) for d in read.stdout.strip()]}" == result.stdout.strip()
+
+
 def test_shipped_model_reads_a_captcha_by_default(tmp_path, font):
     sample = tmp_path / 'sample.jpg'
     run_script('captcha_generator.py', font, sample, '--num', '0089', '--seed', 1)
@@ -230,50 +252,12 @@ def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
     assert result.stdout.startswith('Digits: [')
 
 
-def original_example_symbol(num_hidden=100, num_lstm_layer=2, seq_len=80):
-    """The original example's training graph, as its lstm.py builds it: SliceChannel over
-    the columns, an i2h and an h2h FullyConnected per step and layer, Concat of the steps,
-    pred_fc, and the ctc_loss head."""
-    data = mx.sym.Variable('data')
-    columns = mx.sym.SliceChannel(data, num_outputs=seq_len, squeeze_axis=1)
-    states = [(mx.sym.Variable(f"l{i}_init_c"), mx.sym.Variable(f"l{i}_init_h"))
-              for i in range(num_lstm_layer)]
-    weights = [{name: mx.sym.Variable(f"l{i}_{name}")
-                for name in ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')}
-               for i in range(num_lstm_layer)]
-    hidden_all = []
-    for t in range(seq_len):
-        hidden = columns[t]
-        for i in range(num_lstm_layer):
-            c, h = states[i]
-            w = weights[i]
-            gates = mx.sym.SliceChannel(
-                mx.sym.FullyConnected(hidden, num_hidden=4 * num_hidden, name=f"t{t}_l{i}_i2h",
-                                      weight=w['i2h_weight'], bias=w['i2h_bias'])
-                + mx.sym.FullyConnected(h, num_hidden=4 * num_hidden, name=f"t{t}_l{i}_h2h",
-                                        weight=w['h2h_weight'], bias=w['h2h_bias']),
-                num_outputs=4)
-            c = (mx.sym.Activation(gates[2], act_type='sigmoid') * c
-                 + mx.sym.Activation(gates[0], act_type='sigmoid')
-                 * mx.sym.Activation(gates[1], act_type='tanh'))
-            hidden = mx.sym.Activation(gates[3], act_type='sigmoid') * mx.sym.Activation(
-                c, act_type='tanh')
-            states[i] = (c, hidden)
-        hidden_all.append(hidden)
-    pred = mx.sym.FullyConnected(mx.sym.Concat(*hidden_all, dim=0), num_hidden=11,
-                                 name='pred_fc')
-    loss = mx.sym.contrib.ctc_loss(mx.sym.Reshape(pred, shape=(-4, seq_len, -1, 0)),
-                                   mx.sym.Variable('label'))
-    return mx.sym.Group([mx.sym.BlockGrad(mx.sym.MakeLoss(mx.sym.SoftmaxActivation(pred))),
-                         mx.sym.MakeLoss(loss)])
-
-
 @pytest.fixture(scope='module')
 def old_checkpoint(tmp_path_factory):
     """A checkpoint made the old way: the original example's graph and parameter names,
     saved by mx.model.save_checkpoint, with no settings file."""
     prefix = str(tmp_path_factory.mktemp('old') / 'ocr')
-    symbol = original_example_symbol(num_hidden=24)
+    symbol = original_example.training_symbol(num_hidden=24)
     shapes = dict(data=(1, 80, 30), label=(1, 4), **{f"l{i}_init_{k}": (1, 24)
                                                      for i in range(2) for k in 'ch'})
     arg_shapes, _, _ = symbol.infer_shape(**shapes)

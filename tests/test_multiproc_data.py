@@ -33,14 +33,21 @@ def shared_counter(mp_data):
     return mp_data.context.Value('i', 0)
 
 
+@contextlib.contextmanager
+def running(source):
+    """`source` (MPData or MPCaptcha) started, and reset however the block ends."""
+    source.start()
+    try:
+        yield source
+    finally:
+        source.reset()
+
+
 def test_results_come_from_each_worker_in_turn():
     mp_data = MPData(2, 4, None)
     mp_data.fn = Counter(shared_counter(mp_data))
-    mp_data.start()
-    try:
+    with running(mp_data):
         assert [mp_data.get() for _ in range(6)] == [(0, 1), (1, 1), (0, 2), (1, 2), (0, 3), (1, 3)]
-    finally:
-        mp_data.reset()
 
 
 @contextlib.contextmanager
@@ -49,11 +56,8 @@ def counting_workers(num_processes, max_queue_size, fn_class, **options):
     mp_data = MPData(num_processes, max_queue_size, None, **options)
     calls = shared_counter(mp_data)
     mp_data.fn = fn_class(calls)
-    mp_data.start()
-    try:
+    with running(mp_data):
         yield mp_data, calls
-    finally:
-        mp_data.reset()
 
 
 def wait_for_calls(calls, at_least, seconds=30):
@@ -81,60 +85,45 @@ def test_reset_stops_and_joins_every_worker():
     mp_data.get()
     mp_data.reset()
     assert not any(p.is_alive() for p in processes)
-    mp_data.start()  # can start again
-    try:
+    with running(mp_data):  # can start again
         assert mp_data.get()[0] == 0
-    finally:
-        mp_data.reset()
 
 
 def test_worker_exception_is_raised_in_the_consumer():
     mp_data = MPData(1, 2, Failing())
-    mp_data.start()
-    try:
+    with running(mp_data):
         with pytest.raises(WorkerError, match='OSError: font file vanished'):
             mp_data.get()
-    finally:
-        mp_data.reset()
 
 
 def test_killed_worker_is_noticed():
     mp_data = MPData(2, 2, None)
     mp_data.fn = Counter(shared_counter(mp_data))
-    mp_data.start()
-    try:
+    with running(mp_data):
         mp_data.get()
         os.kill(mp_data.processes[1].pid, signal.SIGKILL)
         mp_data.processes[1].join(5)
         with pytest.raises(WorkerError, match='captcha-worker-1 died .killed by SIGKILL'):
             for _ in range(10):
                 mp_data.get()
-    finally:
-        mp_data.reset()
 
 
 def test_workers_start_safely_after_mxnet_engine_runs(font):
     assert mx.nd.ones((2, 2)).sum().asscalar() == 4  # engine threads are running now
     captcha = MPCaptcha([font], num_processes=2, batch_size=8, seed=1)
-    captcha.start()
-    try:
+    with running(captcha):
         views, labels = captcha.get_batch(8)
         assert views.shape == (8, 30, 80) and labels.shape == (8, 4)
         with pytest.raises(ValueError, match='batches of 8'):
             captcha.get_batch(4)
-    finally:
-        captcha.reset()
 
 
 def test_seeded_workers_draw_the_same_batches(font):
     batches = []
     for _ in range(2):
         captcha = MPCaptcha([font], num_processes=2, batch_size=4, seed=11)
-        captcha.start()
-        try:
+        with running(captcha):
             batches.append([captcha.get_batch(4)[0] for _ in range(3)])
-        finally:
-            captcha.reset()
     for a, b in zip(*batches):
         np.testing.assert_array_equal(a, b)
 
@@ -174,10 +163,7 @@ def test_a_wait_for_data_calls_on_wait_which_may_stop_it():
         if len(calls) == 2:
             raise RuntimeError("stop waiting")
     mp_data = MPData(1, 1, Slow(), on_wait=on_wait)
-    mp_data.start()
-    try:
+    with running(mp_data):
         with pytest.raises(RuntimeError, match='stop waiting'):
             mp_data.get()
-    finally:
-        mp_data.reset()
     assert len(calls) == 2
