@@ -16,10 +16,13 @@ from hyperparameters import XAVIER
 
 
 def check_writable(prefix):
-    """Raise ValueError unless checkpoints can be written at `prefix`."""
+    """Create the folder of `prefix` if it is missing; raise ValueError unless checkpoints
+    can be written there."""
     folder = os.path.dirname(os.path.abspath(prefix))
-    if not os.path.isdir(folder):
-        raise ValueError(f"checkpoint folder {folder!r} does not exist: create it or change "
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create checkpoint folder {folder!r} ({err.strerror}): change "
                          "--prefix")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"checkpoint folder {folder!r} is not writable: change --prefix")

@@ -74,6 +74,10 @@ class Hyperparams:
                                        "(image_conversion.py)", str, list(CONVERSIONS))
     num_columns: int = setting(80, "width of the network's view in pixel columns")
     column_height: int = setting(30, "height of the network's view in pixels")
+    style: str = setting('plain', "how the drawn training captchas look: 'plain', the "
+                                  "captcha package's own, or 'robust', its glyphs in a random "
+                                  "mix of other looks (captcha_styles.py); validation captchas "
+                                  "are always plain", str, ['plain', 'robust'])
     augment: bool = setting(False, "randomly shift, scale, blur and add noise to stored "
                                    "training images (--train_data) each time they are served",
                             bool)

@@ -70,7 +70,8 @@ def add_run_options(parser):
                              "dist_* run under launch_local.py or MXNet's tools/launch.py")
     parser.add_argument('--num_proc', type=positive_int, default=max(1, (os.cpu_count() or 2) - 1),
                         help="captcha-drawing worker processes")
-    parser.add_argument('--prefix', default='ocr', help="checkpoint prefix")
+    parser.add_argument('--prefix', default='ocr',
+                        help="checkpoint prefix; a missing folder in it is created")
     parser.add_argument('--load_epoch', type=positive_int,
                         help="resume from checkpoint PREFIX-NNNN.params (and .states) of this "
                              "epoch, with its settings")

@@ -119,7 +119,7 @@ def training_source(args, config, data, rank, num_workers, interrupts):
     seed = None if args.seed is None else args.seed + 10007 * rank
     if data.train is None:
         source = MPCaptcha(data.fonts, config.alphabet, args.length, config.num_label,
-                           config.conversion, num_processes=args.num_proc,
+                           config.conversion, hp.style, num_processes=args.num_proc,
                            max_queue_size=2 * args.num_proc, batch_size=hp.batch_size,
                            seed=seed, on_wait=interrupts.check)
         source.start()

@@ -29,7 +29,7 @@ def checkpoint(tmp_path_factory, font):
     (['--batch_size', 0, '{font}'], 'must be at least 1'),
     (['--num_proc', 0, '{font}'], 'must be at least 1'),
     (['--learning_rate', -1, '{font}'], 'greater than 0'),
-    (['--prefix', '/nonexistent/dir/ocr', '{font}'], 'does not exist'),
+    (['--prefix', '{text}/ocr', '{font}'], 'cannot create checkpoint folder'),
     (['--column_pool', 3, '{font}'], 'must divide the 80 pixel columns'),
     (['--conv_channels', 'none', '--column_pool', 2, '{font}'], 'needs the convolutional'),
     (['--train_rec', '{empty}/no.rec', '{font}'], 'not found'),

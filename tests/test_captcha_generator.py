@@ -7,7 +7,8 @@ from captcha.image import ImageCaptcha
 import datasets
 from alphabet import Alphabet, parse_charset
 from captcha_generator import TextCaptcha
-from captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_NOISE, CAPTCHA_WIDTH, HELD_OUT, STYLES, MeasuringOnceCaptcha
+from captcha_styles import (CAPTCHA_HEIGHT, CAPTCHA_NOISE, CAPTCHA_WIDTH, HELD_OUT, STYLES,
+                            MeasuringOnceCaptcha)
 from conftest import assert_one_line_error, run_script
 from fonts import TRAINING_FONTS, find_fonts
 from image_conversion import Conversion

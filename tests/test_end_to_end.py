@@ -236,14 +236,15 @@ def test_eval_of_the_validation_captchas_agrees_with_training(trained, tmp_path,
 
 
 def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
-    prefix = tmp_path / 'odd'
+    prefix = tmp_path / 'runs' / 'odd'  # a folder the trainer creates
     result = run_script('lstm_ocr_train.py', '--num_hidden', 64, '--column_pool', 2, '--rnn',
                         'fused', '--num_columns', 96, '--column_height', 32, '--batch_size', 16,
                         '--train_epoch_size', 32, '--eval_epoch_size', 16, '--num_epoch', 1,
-                        '--prefix', prefix, font)
+                        '--style', 'robust', '--prefix', prefix, font)
     assert result.returncode == 0, result.stderr
-    settings = json.loads((tmp_path / 'odd-config.json').read_text())
+    settings = json.loads((tmp_path / 'runs' / 'odd-config.json').read_text())
     assert settings['hyperparameters']['num_hidden'] == 64
+    assert settings['hyperparameters']['style'] == 'robust'
     assert settings['hyperparameters']['num_columns'] == 96 and settings['charset'] == '0123456789'
     sample = tmp_path / 'sample.png'
     run_script('captcha_generator.py', font, sample)

@@ -6,14 +6,15 @@ from hyperparameters import RECIPES, XAVIER
 # From MXNet 1.9.1 example/ctc: hyperparams.py (epoch sizes, batch, epochs, learning rate,
 # momentum, num_label, seq_length, num_hidden, num_lstm_layer) and lstm_ocr_train.py
 # (sgd, wd 0.00001, Xavier(factor_type="in", magnitude=2.34)); lstm.py: raw pixels, no
-# convolution, one direction, an LSTM step per pixel column of an 80x30 image.
+# convolution, one direction, an LSTM step per pixel column of an 80x30 image;
+# captcha_generator.py: the captcha package's own captchas.
 ORIGINAL = {
     'train_epoch_size': 30000, 'eval_epoch_size': 3000, 'batch_size': 128, 'num_epoch': 100,
     'optimizer': 'sgd', 'learning_rate': 0.01, 'lr_schedule': 'constant', 'momentum': 0.9,
     'wd': 0.00001, 'clip_gradient': 0.0, 'rnn': 'unrolled', 'num_hidden': 100,
     'num_lstm_layer': 2, 'bidirectional': False, 'normalize': False, 'conv_channels': (),
     'column_pool': 1, 'conversion': 'plain', 'num_columns': 80, 'column_height': 30,
-    'augment': False,
+    'style': 'plain', 'augment': False,
 }
 
 
