@@ -29,6 +29,16 @@ def trained(tmp_path_factory, font):
     return prefix, result.stderr
 
 
+def read_a_drawn_captcha(prefix, epoch, folder, font):
+    """Draw a captcha and read it through lstm_ocr_infer.py with checkpoint PREFIX-NNNN
+    -> what the script printed."""
+    sample = folder / 'sample.png'
+    run_script('captcha_generator.py', font, sample)
+    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', epoch, sample)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_training_logs_speed_and_validation_accuracy(trained):
     _, log = trained
     assert re.search(r'Epoch\[0\] Batch \[[\d-]+\]\s+Speed: [\d.]+ samples/sec', log)
@@ -133,11 +143,7 @@ def test_warpctc_head_trains_and_its_checkpoint_infers(tmp_path, font):
                         '--prefix', prefix, font)
     assert result.returncode == 0, result.stderr
     assert 'Epoch[0] Validation-accuracy=' in result.stderr
-    sample = tmp_path / 'sample.png'
-    run_script('captcha_generator.py', font, sample)
-    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 1, sample)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith('Digits: [')
+    assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
 
 
 def test_the_reader_needs_no_loss_operator_and_no_script(trained, tmp_path, font):
@@ -212,11 +218,7 @@ def test_fused_lstm_trains_from_record_files_and_infers(tmp_path, font):
     assert 'Epoch[1] Validation-accuracy=' in result.stderr
     _, params, _ = mx.model.load_checkpoint(str(prefix), 2)
     assert 'lstm_parameters' in params and 'l0_i2h_weight' not in params
-    sample = tmp_path / 'sample.png'
-    run_script('captcha_generator.py', font, sample)
-    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 2, sample)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith('Digits: [')
+    assert read_a_drawn_captcha(prefix, 2, tmp_path, font).startswith('Digits: [')
 
 
 def test_eval_of_the_validation_captchas_agrees_with_training(trained, tmp_path, font):
@@ -246,11 +248,7 @@ def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
     assert settings['hyperparameters']['num_hidden'] == 64
     assert settings['hyperparameters']['style'] == 'robust'
     assert settings['hyperparameters']['num_columns'] == 96 and settings['charset'] == '0123456789'
-    sample = tmp_path / 'sample.png'
-    run_script('captcha_generator.py', font, sample)
-    result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 1, sample)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith('Digits: [')
+    assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
 
 
 @pytest.fixture(scope='module')
