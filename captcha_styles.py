@@ -252,7 +252,8 @@ def draw(glyphs, text, rng, style):
     image = np.ascontiguousarray(background(rng, style), dtype=np.float32)  # lines draw on it
     base = style['background_colour']
     ink = text_colours(rng, style, owner, len(text))
-    lines(image, rng, style, ink[owner.shape[0] // 2, owner.shape[1] // 2], style['lines_under'])
+    mid_ink = ink[owner.shape[0] // 2, owner.shape[1] // 2]  # lines mostly take the text's colour
+    lines(image, rng, style, mid_ink, style['lines_under'])
     fill, border = outline(coverage, style)
     if style.get('shadow'):
         shadow = np.roll(fill, style['shadow'], axis=(0, 1))[:, :, None]
@@ -262,7 +263,7 @@ def draw(glyphs, text, rng, style):
         image = image * (1 - border[:, :, None]) + edge_colour * border[:, :, None]
     alpha = fill[:, :, None] * style['opacity']
     image = np.ascontiguousarray(image * (1 - alpha) + ink * alpha, dtype=np.float32)
-    lines(image, rng, style, ink[owner.shape[0] // 2, owner.shape[1] // 2], style['lines_over'])
+    lines(image, rng, style, mid_ink, style['lines_over'])
     speckle(image, rng, style)
     return finish(image, rng, style)
 
