@@ -11,7 +11,12 @@ The baselines are the original example's ways, rebuilt here from its description
 - compute: the plain unrolled symbol, one FullyConnected per step for the input and for the
   hidden state, SliceChannel to split the input and Concat to gather the steps (2x100 LSTM);
 - end to end: both together, fed to Module as lstm_ocr_train.py's loop does;
-- the CTC heads: contrib.ctc_loss against the WarpCTC head (warpctc.py).
+- the CTC heads: contrib.ctc_loss against the WarpCTC head (warpctc.py);
+- reading: the shipped model through MXNet against its ONNX export through ONNX Runtime
+  (export_onnx.py), batches of 256 and the CLI on one image, and whether both read the same.
+
+The HTTP service (lstm_ocr_serve.py --onnx) is load-tested on 127.0.0.1 with a bounded
+number of requests from 1, 8 and 32 concurrent clients, then with 1 request in 10 bad.
 
 Training throughput is measured through the same Module calls Module.fit makes
 (forward_backward, update), on batches from the same iterators lstm_ocr_train.py uses.
@@ -25,14 +30,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import cv2
 import mxnet as mx
 import numpy as np
+import requests
 from captcha.image import ImageCaptcha
 
+import ctc
 import datasets
 import lstm
 import original_example
@@ -42,9 +51,10 @@ from captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_WIDTH
 from cli import Parser, use_every_core
 from fonts import TRAINING_FONTS
 from hyperparameters import RECIPES
-from image_conversion import Conversion, network_input
-from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX, ModelConfig
+from image_conversion import Conversion, decode_image, network_input
+from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 from mxnet_reader import MXNetModel
+from onnx_reader import ONNXModel
 from ocr_iter import OCRIter
 from reading import read_views
 
@@ -319,16 +329,137 @@ def batched_read_rate(fonts, repeats):
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
 
 
-def bench_inference(fonts, repeats):
-    report('infer_images_per_s', in_new_process(batched_read_rate, fonts, repeats), 'images/s')
+def onnx_read_rate(fonts, repeats):
+    """Images/s of the shipped model's ONNX export reading batches of 256 through ONNX
+    Runtime, as lstm_ocr_infer.py --onnx does (run it in_new_process, like the MXNet one)."""
+    views, _ = TextCaptcha(fonts, seed=0).get_batch(256)
+    model = ONNXModel(SHIPPED_ONNX, batch_size=256)
+    return 256 / median_seconds(lambda: read_views(model, views), repeats)
+
+
+def cli_one_image_s(fonts, repeats, *options):
+    """Wall seconds of `lstm_ocr_infer.py [options] sample.png`, imports included."""
     with tempfile.TemporaryDirectory() as folder:
         sample = os.path.join(folder, 'sample.png')
         cv2.imwrite(sample, TextCaptcha(fonts, seed=0).draw('0089'))
-        command = [sys.executable, os.path.join(REPO, 'lstm_ocr_infer.py'), sample]
-        seconds = median_seconds(lambda: subprocess.run(command, check=True,
-                                                        capture_output=True), repeats // 4 + 1,
-                                 warmup=1)
-    report('infer_cli_one_image_s', seconds, 's')
+        command = [sys.executable, os.path.join(REPO, 'lstm_ocr_infer.py'), *options, sample]
+        return median_seconds(lambda: subprocess.run(command, check=True, capture_output=True),
+                              repeats // 4 + 1, warmup=1)
+
+
+def bench_inference(fonts, repeats):
+    mxnet_rate = in_new_process(batched_read_rate, fonts, repeats)
+    onnx_rate = in_new_process(onnx_read_rate, fonts, repeats)
+    report('infer_images_per_s', mxnet_rate, 'images/s')
+    report('infer_onnx_images_per_s', onnx_rate, 'images/s')
+    report('infer_onnx_images_per_s_ratio', onnx_rate / mxnet_rate)
+    mxnet_seconds = cli_one_image_s(fonts, repeats)
+    onnx_seconds = cli_one_image_s(fonts, repeats, '--onnx', SHIPPED_ONNX)
+    report('infer_cli_one_image_s', mxnet_seconds, 's')
+    report('infer_onnx_cli_one_image_s', onnx_seconds, 's')
+    report('infer_onnx_cli_one_image_s_ratio', onnx_seconds / mxnet_seconds)
+
+
+def bench_onnx_parity(fonts, count):
+    """The shipped checkpoint read by MXNet and its export read by ONNX Runtime, on the same
+    fresh captchas: how many texts differ, and the largest per-step probability gap."""
+    views, _ = TextCaptcha(fonts, seed=12).get_batch(count)
+    mxnet_model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
+    onnx_model = ONNXModel(SHIPPED_ONNX, batch_size=256)
+    texts_differ, largest_gap = 0, 0.0
+    for start in range(0, count, 256):
+        inputs = network_input(views[start:start + 256])
+        by_mxnet, by_onnx = mxnet_model.probabilities(inputs), onnx_model.probabilities(inputs)
+        largest_gap = max(largest_gap, float(np.abs(by_mxnet - by_onnx).max()))
+        texts_differ += sum(a != b for (a, _), (b, _) in zip(ctc.decode(by_mxnet),
+                                                             ctc.decode(by_onnx)))
+    report('onnx_parity_images', count, 'images')
+    report('onnx_parity_texts_differ', texts_differ, 'images')
+    report('onnx_parity_max_probability_gap', largest_gap)
+
+
+# --- the HTTP service -------------------------------------------------------------------
+
+def start_service():
+    """lstm_ocr_serve.py --onnx on a free port of 127.0.0.1 -> (process, base URL)."""
+    process = subprocess.Popen([sys.executable, os.path.join(REPO, 'lstm_ocr_serve.py'),
+                                '--onnx', SHIPPED_ONNX, '--port', '0'],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if ' on http://' in line:
+            threading.Thread(target=process.stderr.read, daemon=True).start()
+            return process, line.split(' on ')[1].split()[0]
+    raise RuntimeError(f"the service did not start (exit code {process.wait()})")
+
+
+def load_requests(fonts, count, bad_every):
+    """`count` request bodies -> [(body, expected text or None for a bad one)]: PNG
+    captchas (their text as the shipped ONNX model reads it alone), and every
+    `bad_every`-th one (0: none) garbage, truncated or empty in turn."""
+    captcha = TextCaptcha(fonts, seed=13)
+    model = ONNXModel(SHIPPED_ONNX)
+    bodies = []
+    for i in range(count):
+        png = cv2.imencode('.png', captcha.draw(str(i % 10000).zfill(4)))[1].tobytes()
+        if bad_every and i % bad_every == bad_every - 1:
+            bodies.append(([b'not an image', png[:len(png) // 2], b''][i // bad_every % 3],
+                           None))
+        else:
+            view = model.config.conversion.view(decode_image(png))
+            bodies.append((png, read_views(model, view[None])[0].text))
+    return bodies
+
+
+def load_test(url, bodies, clients, seconds_limit=120):
+    """Send every body to POST /read from `clients` threads at once (each waits for its
+    answer) -> (requests/s, latencies in s, 5xx answers, good requests answered wrongly)."""
+    local = threading.local()
+    deadline = time.monotonic() + seconds_limit
+
+    def send(item):
+        body, text = item
+        if time.monotonic() > deadline:
+            return None
+        if not hasattr(local, 'session'):
+            local.session = requests.Session()
+        start = time.perf_counter()
+        answer = local.session.post(f"{url}/read", data=body, timeout=30)
+        seconds = time.perf_counter() - start
+        wrong = text is not None and (answer.status_code != 200 or
+                                      answer.json()['text'] != text)
+        return seconds, answer.status_code >= 500, wrong or (text is None and
+                                                             answer.status_code != 400)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = [r for r in pool.map(send, bodies) if r is not None]
+    elapsed = time.perf_counter() - start
+    return (len(results) / elapsed, [r[0] for r in results], sum(r[1] for r in results),
+            sum(r[2] for r in results))
+
+
+def bench_service(fonts, count):
+    """The service under load on 127.0.0.1: 1, 8 and 32 concurrent clients, one image a
+    request; then the same with 1 request in 10 bad."""
+    process, url = start_service()
+    try:
+        for bad_every, kind in ((0, ''), (10, '_mixed')):
+            bodies = load_requests(fonts, count, bad_every)
+            load_test(url, bodies[:20], 4)  # warm-up
+            for clients in (1, 8, 32):
+                rate, latencies, errors, wrong = load_test(url, bodies, clients)
+                name = f"serve{kind}_c{clients}"
+                report(f"{name}_requests_per_s", rate, 'requests/s')
+                report(f"{name}_p50_ms", 1000 * float(np.percentile(latencies, 50)), 'ms')
+                report(f"{name}_p99_ms", 1000 * float(np.percentile(latencies, 99)), 'ms')
+                report(f"{name}_5xx", errors, 'answers')
+                report(f"{name}_wrong", wrong, 'answers')
+        alive = requests.get(f"{url}/health", timeout=10).status_code == 200
+        report('serve_alive_after_load', int(alive))
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def main():
@@ -343,6 +474,8 @@ def main():
     bench_ctc_heads(repeats=3 if quick else 20)
     bench_end_to_end(fonts, batches=6 if quick else 120)
     bench_inference(fonts, repeats=2 if quick else 12)
+    bench_onnx_parity(fonts, count=256 if quick else 3000)
+    bench_service(fonts, count=60 if quick else 600)
     bench_memory(fonts, batches=20 if quick else 2000)
 
 

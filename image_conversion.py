@@ -20,7 +20,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-cv2.setLogLevel(0)  # silent: unreadable files are reported by the caller
+# silent: unreadable files are reported by the caller (OpenCV 5 moved the switch)
+if hasattr(cv2, 'setLogLevel'):
+    cv2.setLogLevel(0)
+else:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.pgm',
                   '.ppm')
 CONVERSIONS = ('plain',)

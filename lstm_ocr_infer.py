@@ -10,16 +10,16 @@ reads: a digit model prints `Digits: [...]`, any other `Text: ...`. Several imag
 folders of them) are read in batches; each line is then prefixed with the image's path.
 `--json` prints one JSON object per image instead, with the probability of the text read;
 `--beam N` decodes with prefix beam search instead of greedily. `--eval PATH` scores the
-model on a labelled folder or labels file.
+model on a labelled folder or labels file. `--onnx FILE` reads with an exported model
+(export_onnx.py) through ONNX Runtime instead, and never imports MXNet.
 """
 import json
 import os
 import sys
 
-from cli import Parser, fail, non_negative_int, positive_int, use_every_core
+from cli import Parser, fail, non_negative_int
 from labelled_files import image_files, labelled_files
-from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
-from reading import read_files, read_views, score
+from reading import add_model_arguments, load_model, read_files, read_views, score
 
 BATCH_SIZE = 256
 
@@ -28,10 +28,7 @@ def parse_args():
     parser = Parser(description="Read the text in captcha images with a trained checkpoint.")
     parser.add_argument('images', nargs='*', metavar='IMAGE',
                         help="image files, or folders of them, to read")
-    parser.add_argument('--prefix', default=SHIPPED_PREFIX,
-                        help="checkpoint prefix; the default is the model shipped in model/")
-    parser.add_argument('--epoch', type=positive_int, default=SHIPPED_EPOCH,
-                        help="checkpoint epoch")
+    add_model_arguments(parser)
     parser.add_argument('--beam', type=non_negative_int, default=0, metavar='N',
                         help="decode with CTC prefix beam search keeping N prefixes; "
                              "0 = greedy (best class per step)")
@@ -46,13 +43,6 @@ def parse_args():
     if not args.images and args.eval is None:
         parser.error("give IMAGE files or folders to read, or --eval PATH")
     return args
-
-
-def load_model(args, batch_size):
-    """The checkpoint as a reading model (reading.py), on every core."""
-    use_every_core()  # inference has the machine to itself; must come before mxnet's import
-    from mxnet_reader import MXNetModel  # MXNet only where a checkpoint is read
-    return MXNetModel(args.prefix, args.epoch, batch_size)
 
 
 def print_readings(paths, readings, alphabet, as_json, with_path):
@@ -122,4 +112,8 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # the reader of our output (e.g. `| head`) has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

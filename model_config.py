@@ -21,6 +21,8 @@ from image_conversion import Conversion
 FORMAT = 'lstm-ocr-config/1'
 SHIPPED_PREFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model', 'ocr')
 SHIPPED_EPOCH = 30  # model/ocr-0030.params: the model this example ships
+SHIPPED_ONNX = f"{SHIPPED_PREFIX}.onnx"  # the same model exported (export_onnx.py)
+ONNX_METADATA_KEY = 'lstm_ocr_config'  # an exported model's settings, in its ONNX metadata
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ A model is anything with `config` (model_config.ModelConfig: conversion, alphabe
 -> per-step class probabilities (num_steps, n, num_classes), n <= batch_size. MXNet
 (mxnet_reader.py) and ONNX Runtime (onnx_reader.py) provide one; the image conversion
 (image_conversion.py), CTC decoding (ctc.py) and the alphabet (alphabet.py) are shared, so
-both read alike. No mxnet here.
+both read alike. No mxnet here: `load_model` imports it only to read an MXNet checkpoint.
 """
 from collections import Counter
 from typing import NamedTuple
@@ -14,14 +14,41 @@ from typing import NamedTuple
 import numpy as np
 
 import ctc
-from cli import progress
+from cli import positive_int, progress, use_every_core
 from ctc_metrics import exact_match, lcs_accuracy
 from image_conversion import network_input
+from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
 
 
 class Reading(NamedTuple):
     text: str
     confidence: float  # the probability of the text, summed over its alignments
+
+
+def add_model_arguments(parser):
+    """The options that choose a model: an MXNet checkpoint, or an exported ONNX model."""
+    parser.add_argument('--prefix', default=SHIPPED_PREFIX,
+                        help="checkpoint prefix; the default is the model shipped in model/")
+    parser.add_argument('--epoch', type=positive_int, default=SHIPPED_EPOCH,
+                        help="checkpoint epoch")
+    parser.add_argument('--onnx', metavar='FILE',
+                        help="read with this ONNX model (export_onnx.py, e.g. model/ocr.onnx) "
+                             "through ONNX Runtime instead of a checkpoint: MXNet is not "
+                             "imported")
+
+
+def load_model(args, batch_size):
+    """The model the options of add_model_arguments name. Raises ValueError."""
+    if args.onnx:
+        from onnx_reader import ONNXModel
+        return ONNXModel(args.onnx, batch_size)
+    use_every_core()  # a reader has the machine to itself; must come before mxnet's import
+    try:
+        from mxnet_reader import MXNetModel
+    except ImportError as err:
+        raise ValueError(f"reading a checkpoint needs MXNet, which does not import here "
+                         f"({err}): read an exported model with --onnx FILE instead")
+    return MXNetModel(args.prefix, args.epoch, batch_size)
 
 
 def read_files(paths, conversion):

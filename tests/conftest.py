@@ -1,20 +1,43 @@
-"""Shared fixtures: the repository on sys.path, a real font, and a way to run the CLIs."""
+"""Shared fixtures: the repository on sys.path, a real font, a way to run the CLIs, the
+settings of a tiny model that trains in seconds, and a checkpoint made the original way."""
 import os
 import subprocess
 import sys
 
+import mxnet as mx
+import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+import original_example  # noqa: E402
 from fonts import TRAINING_FONTS  # noqa: E402
+
+TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
+        '--train_epoch_size', 128, '--eval_epoch_size', 64, '--num_proc', 1, '--seed', 3]
 
 
 @pytest.fixture(scope='session')
 def font():
     """DroidSansMono, shipped by the captcha package."""
     return TRAINING_FONTS[0]
+
+
+@pytest.fixture(scope='module')
+def old_checkpoint(tmp_path_factory):
+    """A checkpoint made the old way: the original example's graph and parameter names,
+    saved by mx.model.save_checkpoint, with no settings file."""
+    prefix = str(tmp_path_factory.mktemp('old') / 'ocr')
+    symbol = original_example.training_symbol(num_hidden=24)
+    shapes = dict(data=(1, 80, 30), label=(1, 4), **{f"l{i}_init_{k}": (1, 24)
+                                                     for i in range(2) for k in 'ch'})
+    arg_shapes, _, _ = symbol.infer_shape(**shapes)
+    rng = np.random.RandomState(0)
+    params = {name: mx.nd.array(rng.uniform(-0.3, 0.3, shape))
+              for name, shape in zip(symbol.list_arguments(), arg_shapes) if name not in shapes}
+    mx.model.save_checkpoint(prefix, 100, symbol, params, {})
+    return prefix, params
 
 
 def run_script(script, *args, timeout=300, cwd=None):

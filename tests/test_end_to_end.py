@@ -12,11 +12,9 @@ import pytest
 from PIL import Image
 
 import original_example
-from conftest import REPO, run_script
+from conftest import REPO, TINY, run_script
 from training import VALIDATION_SEED
 
-TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
-        '--train_epoch_size', 128, '--eval_epoch_size', 64, '--num_proc', 1, '--seed', 3]
 
 
 @pytest.fixture(scope='module')
@@ -249,22 +247,6 @@ def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
     assert settings['hyperparameters']['style'] == 'robust'
     assert settings['hyperparameters']['num_columns'] == 96 and settings['charset'] == '0123456789'
     assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
-
-
-@pytest.fixture(scope='module')
-def old_checkpoint(tmp_path_factory):
-    """A checkpoint made the old way: the original example's graph and parameter names,
-    saved by mx.model.save_checkpoint, with no settings file."""
-    prefix = str(tmp_path_factory.mktemp('old') / 'ocr')
-    symbol = original_example.training_symbol(num_hidden=24)
-    shapes = dict(data=(1, 80, 30), label=(1, 4), **{f"l{i}_init_{k}": (1, 24)
-                                                     for i in range(2) for k in 'ch'})
-    arg_shapes, _, _ = symbol.infer_shape(**shapes)
-    rng = np.random.RandomState(0)
-    params = {name: mx.nd.array(rng.uniform(-0.3, 0.3, shape))
-              for name, shape in zip(symbol.list_arguments(), arg_shapes) if name not in shapes}
-    mx.model.save_checkpoint(prefix, 100, symbol, params, {})
-    return prefix, params
 
 
 def test_a_checkpoint_without_settings_infers_with_the_originals(old_checkpoint, tmp_path, font):
