@@ -1,0 +1,91 @@
+"""Each knob of the style layer changes a captcha as it says, drawn with a real font."""
+import cv2
+import numpy as np
+import pytest
+
+from captcha_styles import Glyphs, draw, training_style
+
+WHITE = np.float32([250, 250, 250])
+
+
+@pytest.fixture(scope='module')
+def glyphs(font):
+    return Glyphs([font])
+
+
+def calm(**knobs):
+    """The knobs of a plain look: dark text on a white 60x200 canvas, nothing else; the
+    test's knobs on top."""
+    style = dict(training_style(np.random.default_rng(0)), canvas=(60, 200), text_height=0.8,
+                 text_width=0.9, stretch=1.0, shear=0.0, angle=0.0, perspective=0.0,
+                 position=np.float32([0.5, 0.5]), spacing=(0.0, 0.0), rotate=(-5, 5),
+                 background='solid', background_colour=WHITE, fill='solid', opacity=1.0,
+                 outline='none', lines_under=0, lines_over=0, line_px=3, dots=0, rings=0,
+                 grain=0.0, blur=0.0, jpeg=0)
+    return dict(style, **knobs)
+
+
+def drawn(glyphs, seed=1, **knobs):
+    return draw(glyphs, '4071', np.random.default_rng(seed), calm(**knobs))
+
+
+def ink(image, background=WHITE):
+    """Where a pixel's colour is far from the background's (bool, H x W)."""
+    return np.abs(image[:, :, ::-1].astype(np.float32) - background).max(axis=2) > 60
+
+
+def test_a_dark_background_gives_a_dark_image_and_text_stays_visible(glyphs):
+    dark = np.float32([15, 20, 25])
+    image = drawn(glyphs, background_colour=dark)
+    assert image.mean() < 100 and drawn(glyphs).mean() > 180
+    assert 0.05 < ink(image, dark).mean() < 0.6  # light text on it
+
+
+def test_the_canvas_knob_sets_the_image_size(glyphs):
+    assert drawn(glyphs, canvas=(37, 141)).shape == (37, 141, 3)
+    assert drawn(glyphs, canvas=(200, 500)).shape == (200, 500, 3)
+
+
+def test_a_margin_leaves_the_border_empty(glyphs):
+    image = drawn(glyphs, canvas=(100, 300), text_height=0.3, text_width=0.3)
+    covered = ink(image)
+    rows, columns = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+    assert rows.min() > 20 and rows.max() < 80 and columns.min() > 60 and columns.max() < 240
+    full = np.flatnonzero(ink(drawn(glyphs, canvas=(100, 300))).any(axis=1))
+    assert full.min() < 20 and full.max() >= 80  # without a margin the text reaches there
+
+
+def test_strike_lines_add_ink_across_the_text_band(glyphs):
+    narrow = dict(text_width=0.4, text_height=0.6)  # text in the middle columns only
+    plain, struck = drawn(glyphs, **narrow), drawn(glyphs, lines_over=3, **narrow)
+    outside = np.r_[0:50, 150:200]  # columns the text does not reach
+    assert not ink(plain)[:, outside].any()
+    assert ink(struck)[:, outside].any(axis=0).mean() > 0.5
+    assert ink(struck).sum() > ink(plain).sum()
+
+
+def test_hollow_glyphs_are_empty_inside(glyphs):
+    solid = ink(drawn(glyphs, outline_px=1))
+    hollow = ink(drawn(glyphs, outline='hollow', outline_px=1))
+    inside = solid & ~hollow
+    assert hollow.sum() > 0 and inside.sum() > 0.2 * solid.sum()
+
+
+def test_grain_roughens_and_blur_smooths(glyphs):
+    def roughness(image):
+        return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_32F).var()
+    smooth = roughness(drawn(glyphs))
+    assert roughness(drawn(glyphs, grain=20.0)) > 3 * smooth
+    assert roughness(drawn(glyphs, blur=1.2)) < 0.5 * smooth
+
+
+def test_per_character_colours_differ(glyphs):
+    image = drawn(glyphs, fill='per_character', seed=4)
+    colours = {tuple(c // 32) for c in image[ink(image)]}
+    assert len(colours) >= 3
+
+
+def test_jpeg_artefacts_change_pixels_but_not_the_text(glyphs):
+    clean, compressed = drawn(glyphs), drawn(glyphs, jpeg=20)
+    assert not np.array_equal(clean, compressed)
+    assert (ink(clean) == ink(compressed)).mean() > 0.9
