@@ -1,0 +1,35 @@
+"""The ONNX and service benchmarks run, on a few images, and report what they find: no text
+read differently by the two runtimes, no 5xx and no wrong answer under mixed load."""
+import pytest
+
+import bench
+
+
+def figures(output):
+    """`name value unit` lines -> {name: value}."""
+    return {line.split()[0]: float(line.split()[1]) for line in output.splitlines()}
+
+
+@pytest.fixture(scope='module')
+def fonts(font):
+    return [font]
+
+
+def test_onnx_parity_figures(fonts, capsys):
+    bench.bench_onnx_parity(fonts, count=64)
+    found = figures(capsys.readouterr().out)
+    assert found['onnx_parity_images'] == 64
+    assert found['onnx_parity_texts_differ'] == 0
+    assert found['onnx_parity_max_probability_gap'] < 1e-4
+
+
+def test_service_load_figures(fonts, capsys):
+    bench.bench_service(fonts, count=30)
+    found = figures(capsys.readouterr().out)
+    for kind in ('', '_mixed'):
+        for clients in (1, 8, 32):
+            name = f"serve{kind}_c{clients}"
+            assert found[f"{name}_requests_per_s"] > 0
+            assert found[f"{name}_p50_ms"] <= found[f"{name}_p99_ms"]
+            assert found[f"{name}_5xx"] == 0 and found[f"{name}_wrong"] == 0, name
+    assert found['serve_alive_after_load'] == 1
