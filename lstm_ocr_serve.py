@@ -13,7 +13,7 @@ import errno
 import logging
 
 from cli import Parser, fail, non_negative_int, positive_int
-from reading import add_model_arguments, load_model
+from reading import add_model_arguments, checkpoint_of, load_model
 
 BATCH_SIZE = 64  # images in one network call at most; --max_images may not exceed it
 
@@ -70,7 +70,7 @@ def main():
         fail(err)
     from aiohttp import web
     from reading_service import make_app
-    source = args.onnx or f"{args.prefix}-{args.epoch:04d}"
+    source = args.onnx or "{}-{:04d}".format(*checkpoint_of(args))
     app = make_app(model, source, args.beam, args.max_bytes, args.max_images)
     host, port = sock.getsockname()[:2]
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')

@@ -27,19 +27,27 @@ class Reading(NamedTuple):
 
 def add_model_arguments(parser):
     """The options that choose a model: an MXNet checkpoint, or an exported ONNX model."""
-    parser.add_argument('--prefix', default=SHIPPED_PREFIX,
-                        help="checkpoint prefix; the default is the model shipped in model/")
-    parser.add_argument('--epoch', type=positive_int, default=SHIPPED_EPOCH,
-                        help="checkpoint epoch")
+    parser.add_argument('--prefix', help="checkpoint prefix (default: the model shipped in "
+                                         "model/)")
+    parser.add_argument('--epoch', type=positive_int,
+                        help=f"checkpoint epoch (default: {SHIPPED_EPOCH})")
     parser.add_argument('--onnx', metavar='FILE',
                         help="read with this ONNX model (export_onnx.py, e.g. model/ocr.onnx) "
                              "through ONNX Runtime instead of a checkpoint: MXNet is not "
                              "imported")
 
 
+def checkpoint_of(args):
+    """(prefix, epoch) the options name; the shipped model's for what is not given."""
+    return (SHIPPED_PREFIX if args.prefix is None else args.prefix,
+            SHIPPED_EPOCH if args.epoch is None else args.epoch)
+
+
 def load_model(args, batch_size):
     """The model the options of add_model_arguments name. Raises ValueError."""
     if args.onnx:
+        if args.prefix is not None or args.epoch is not None:
+            raise ValueError("give --onnx FILE or --prefix/--epoch, not both")
         from onnx_reader import ONNXModel
         return ONNXModel(args.onnx, batch_size)
     use_every_core()  # a reader has the machine to itself; must come before mxnet's import
@@ -48,7 +56,7 @@ def load_model(args, batch_size):
     except ImportError as err:
         raise ValueError(f"reading a checkpoint needs MXNet, which does not import here "
                          f"({err}): read an exported model with --onnx FILE instead")
-    return MXNetModel(args.prefix, args.epoch, batch_size)
+    return MXNetModel(*checkpoint_of(args), batch_size)
 
 
 def read_files(paths, conversion):

@@ -129,6 +129,8 @@ def test_bad_onnx_files_are_one_line_errors(tmp_path, captchas):
                        ('text.onnx', 'not a readable ONNX'), ('other.onnx', 'not an LSTM-OCR')):
         result = run_script('lstm_ocr_infer.py', '--onnx', tmp_path / name, image)
         assert said in assert_one_line_error(result), name
+    result = run_script('lstm_ocr_infer.py', '--onnx', SHIPPED_ONNX, '--epoch', 30, image)
+    assert 'not both' in assert_one_line_error(result)
 
 
 def test_export_errors_are_one_line_and_write_nothing(tmp_path, old_checkpoint):
