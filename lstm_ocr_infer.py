@@ -19,7 +19,8 @@ import sys
 
 from cli import Parser, fail, non_negative_int
 from labelled_files import image_files, labelled_files
-from reading import add_model_arguments, load_model, read_files, read_views, score
+from reading import (add_model_arguments, load_model, read_files, read_views,
+                     reading_record, score)
 
 BATCH_SIZE = 256
 
@@ -46,13 +47,11 @@ def parse_args():
 
 
 def print_readings(paths, readings, alphabet, as_json, with_path):
-    for path, (text, confidence) in zip(paths, readings):
+    for path, reading in zip(paths, readings):
         if as_json:
-            record = {'path': path, 'text': text, 'confidence': round(confidence, 4)}
-            if alphabet.is_digits:
-                record['digits'] = [int(d) for d in text]
-            print(json.dumps(record))
+            print(json.dumps({'path': path, **reading_record(reading, alphabet)}))
             continue
+        text = reading.text
         said = f"Digits: {[int(d) for d in text]}" if alphabet.is_digits else f"Text: {text}"
         print(f"{path}: {said}" if with_path else said)
 

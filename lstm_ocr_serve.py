@@ -11,6 +11,7 @@ With --onnx, MXNet is never imported. Stop it with Ctrl-C.
 """
 import errno
 import logging
+import socket
 
 from cli import Parser, fail, non_negative_int, positive_int
 from reading import add_model_arguments, checkpoint_of, load_model
@@ -41,7 +42,6 @@ def parse_args():
 def listening_socket(host, port):
     """A bound, listening TCP socket, so that a port in use is found before serving starts.
     Raises ValueError."""
-    import socket
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.socket(family, socket.SOCK_STREAM)

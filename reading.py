@@ -59,6 +59,14 @@ def load_model(args, batch_size):
     return MXNetModel(*checkpoint_of(args), batch_size)
 
 
+def reading_record(reading, alphabet):
+    """A reading as JSON: text and confidence, and the digits for a digit model."""
+    record = {'text': reading.text, 'confidence': round(reading.confidence, 4)}
+    if alphabet.is_digits:
+        record['digits'] = [int(d) for d in reading.text]
+    return record
+
+
 def read_files(paths, conversion):
     """Read every file it can -> (paths read, views (n, height, width) uint8, error messages)."""
     good, views, errors = [], [], []

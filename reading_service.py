@@ -24,7 +24,7 @@ import numpy as np
 from aiohttp import web
 
 from image_conversion import decode_image
-from reading import read_views
+from reading import read_views, reading_record
 
 READER_KEY = web.AppKey('reader', object)
 
@@ -128,21 +128,11 @@ def convert(images, conversion):
     """[(name, bytes)] -> views (n, height, width). Raises RequestError naming the image."""
     views = []
     for name, data in images:
-        if not data:
-            raise RequestError(400, f"{name} is empty: send an image file (e.g. curl "
-                                    "--data-binary @sample.jpg)")
         try:
             views.append(conversion.view(decode_image(data, name)))
         except ValueError as err:
             raise RequestError(400, str(err))
     return np.stack(views)
-
-
-def reading_json(reading, alphabet):
-    record = {'text': reading.text, 'confidence': round(reading.confidence, 4)}
-    if alphabet.is_digits:
-        record['digits'] = [int(d) for d in reading.text]
-    return record
 
 
 def error_json(status, message):
@@ -175,7 +165,7 @@ def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32):
     async def read(request):
         images = await request_images(request, max_bytes, max_images)
         readings = await request.app[READER_KEY].read(convert(images, config.conversion))
-        records = [reading_json(r, config.alphabet) for r in readings]
+        records = [reading_record(r, config.alphabet) for r in readings]
         if len(records) == 1:
             return web.json_response(records[0])
         return web.json_response({'results': [{'name': name, **record} for (name, _), record
