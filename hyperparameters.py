@@ -12,8 +12,9 @@
   graph, two 3x3 convolutions turn every four columns into one step's features (20 steps
   instead of 80, a quarter of the LSTM's work), one LSTM layer reads both ways, and Adam with a
   cosine learning-rate decay replaces SGD, on batches of 32 (on a CPU a batch of 32 costs
-  about as much per captcha as one of 128, and gives four times the updates). See README,
-  "Recipes".
+  about as much per captcha as one of 128, and gives four times the updates). Images are
+  read through the 'ink' conversion (image_conversion.py), which keeps coloured text that
+  gray loses. See README, "Recipes".
 
 Every field can be overridden from the command line of lstm_ocr_train.py with the same
 name (e.g. --batch_size 64); each field's metadata says how its value is parsed.
@@ -108,7 +109,7 @@ RECIPES = {
     'fast': replace(Hyperparams(), train_epoch_size=8000, eval_epoch_size=2000, batch_size=32,
                     num_epoch=30, optimizer='adam', learning_rate=0.001, lr_schedule='cosine',
                     num_lstm_layer=1, bidirectional=True, normalize=True,
-                    conv_channels=(32, 32), column_pool=4),
+                    conv_channels=(32, 32), column_pool=4, conversion='ink'),
 }
 
 # Fine-tuning a checkpoint on a few hundred labelled images: the network comes from the

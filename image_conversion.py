@@ -10,6 +10,9 @@ t, so that the LSTM reads the image left to right, one column per step.
 - 'plain' (the original example's): gray, shrunk to width x height by pixel-area averaging
   (for the captcha package's 160x60 images, exactly what the original's bilinear resize
   to 80x30 gives).
+- 'ink': shrunk the same way, in colour; then each colour channel relative to the
+  background's colour (taken from the border; the image inverted first when that reads
+  better), keeping the darkest: text of any colour comes out dark on a white background. Measured in README "Choosing the input conversion".
 
 A model records its conversion in its settings (model_config.py), so it is read exactly as
 it was trained. Only numpy and OpenCV here.
@@ -27,7 +30,7 @@ else:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.pgm',
                   '.ppm')
-CONVERSIONS = ('plain',)
+CONVERSIONS = ('plain', 'ink')
 
 
 def decode_image(data, name='image'):
@@ -84,18 +87,57 @@ class Conversion:
 
     def view(self, bgr):
         """BGR uint8 (H, W, 3) -> the network's view, uint8 (height, width)."""
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        return self.fit(gray)
+        if self.name == 'ink':  # shrunk first: the same view, and 640x360 costs no more
+            return ink_gray(self.fit(bgr))
+        return self.fit(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
 
-    def fit(self, gray):
-        """A gray image of any size -> (height, width) by pixel-area averaging."""
-        if gray.shape == (self.height, self.width):
-            return gray
-        return cv2.resize(gray, (self.width, self.height), interpolation=cv2.INTER_AREA)
+    def fit(self, image):
+        """A gray or colour image of any size -> (height, width) by pixel-area averaging."""
+        if image.shape[:2] == (self.height, self.width):
+            return image
+        return cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
 
     def read(self, path):
         """An image file -> its view. Raises ValueError if unreadable."""
         return self.view(read_image(path))
+
+
+def ink_gray(bgr):
+    """BGR -> gray with the text dark on a white background, whatever the colours (the 'ink'
+    conversion).
+
+    Each channel is divided by the background's value in it (the border's median), which
+    turns the background white, and the darkest of those ratios is kept: a coloured stroke
+    is dark in at least one channel even when its gray level equals the background's
+    (yellow on cream). Channels in which the background is dark (the green of a magenta
+    background) are left out: they carry little but the background's own pattern. Light
+    text on a darker background needs the image inverted first; of the two readings, the
+    one whose background comes out plainest against its text is kept."""
+    image = bgr.astype(np.float32)
+    readings = [relative_darkness(image), relative_darkness(255 - image)]
+    best = max((r for r in readings if r is not None), key=text_contrast)
+    return (best * 255).round().astype(np.uint8)
+
+
+def border(image):
+    """The outermost pixels of an (H, W[, C]) image, in one array."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
+def relative_darkness(image):
+    """Float BGR -> how much darker than the background each pixel is, as (H, W) in [0, 1]
+    (1 = background), or None if the background is too dark to compare against."""
+    background = np.median(border(image), axis=0)
+    if background.max() < 64:
+        return None
+    light = background >= 0.5 * background.max()
+    ratio = image[:, :, light] / background[light]
+    return np.minimum(ratio.min(axis=2), 1)
+
+
+def text_contrast(reading):
+    """How much a reading varies overall against how much its border (background) does."""
+    return reading.std() / (border(reading).std() + 0.02)
 
 
 def network_input(views):

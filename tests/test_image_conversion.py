@@ -51,3 +51,36 @@ def test_cut_off_files_are_refused(cut, says):
 def test_unknown_conversion_is_refused():
     with pytest.raises(ValueError, match='unknown input conversion'):
         Conversion('sharpen')
+
+
+def _text_on(background, text):
+    """A 60x160 BGR image of one colour with a filled 'text' block of another."""
+    image = np.full((60, 160, 3), background, np.uint8)
+    image[20:40, 40:120] = text
+    return image
+
+
+def test_ink_keeps_yellow_text_on_cream_that_gray_loses():
+    image = _text_on((200, 240, 250), (40, 230, 240))  # BGR: cream, yellow
+    plain, ink = Conversion('plain').view(image), Conversion('ink').view(image)
+    assert abs(int(plain[15, 40]) - int(plain[0, 0])) < 30     # gray: nearly invisible
+    assert int(ink[0, 0]) - int(ink[15, 40]) > 150             # ink: dark on light
+
+
+def test_ink_hides_a_background_pattern_in_a_channel_the_background_lacks():
+    image = _text_on((255, 0, 255), (60, 30, 20))       # magenta, dark text
+    image[::2, ::2, 1] = 120                            # a pattern in green only
+    ink = Conversion('ink', 160, 60).view(image)
+    assert ink[0].min() == 255 and ink[30, 80] < 70
+
+
+def test_ink_turns_light_text_on_dark_into_dark_on_light():
+    ink = Conversion('ink').view(_text_on((40, 20, 30), (220, 250, 240)))
+    assert ink[0, 0] > 200 and ink[15, 40] < 40
+
+
+def test_ink_leaves_gray_images_on_white_as_they_are():
+    gray = np.random.RandomState(2).randint(0, 256, (60, 160), np.uint8)
+    gray[0], gray[-1], gray[:, 0], gray[:, -1] = 255, 255, 255, 255  # a white background
+    bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    np.testing.assert_array_equal(Conversion('ink', 160, 60).view(bgr), gray)

@@ -72,7 +72,7 @@ def test_health_and_model_settings(server):
     assert requests.get(f"{server}/health", timeout=10).json() == {'status': 'ok'}
     settings = requests.get(f"{server}/model", timeout=10).json()
     assert settings['charset'] == '0123456789' and settings['num_label'] == 4
-    assert settings['hyperparameters']['conversion'] == 'plain'
+    assert settings['hyperparameters']['conversion'] == 'ink'
     assert settings['source'] == SHIPPED_ONNX and settings['max_images'] == MAX_IMAGES
 
 
