@@ -116,9 +116,9 @@ RECIPES = {
 # checkpoint, these replace the recipe's training settings. An epoch is one pass over the
 # dataset; 40 of them over 450 images are 18,000 samples. Chosen from eight settings run in
 # turn on 500 images of the 'grid' look (README, "Train on your own captchas"; a draw the
-# shipped model read at 30 %): Adam at 0.003 on batches of 16 (1,120 updates) read 87 % of
-# 300 other images, at 0.0005 on batches of 32 (560 updates) 62 %; without the augmentation
-# 68 % instead of 85 %.
+# shipped model of the time, reading through gray, read at 30 %): Adam at 0.003 on batches
+# of 16 (1,120 updates) read 87 % of 300 other images, at 0.0005 on batches of 32 (560
+# updates) 62 %; without the augmentation 68 % instead of 85 %.
 FINETUNE = {'batch_size': 16, 'num_epoch': 40, 'optimizer': 'adam', 'learning_rate': 0.003,
             'lr_schedule': 'cosine', 'augment': True}
 
