@@ -124,8 +124,10 @@ def seed_style_batches(fonts):
 
 
 def our_batches(fonts, batch_size=BATCH):
-    """Worker-drawn batches through shared memory, as lstm_ocr_train.py gets them."""
-    source = MPCaptcha(fonts, num_processes=1, max_queue_size=2, batch_size=batch_size)
+    """Worker-drawn batches through shared memory, as lstm_ocr_train.py gets them for the
+    fast recipe (its input conversion included)."""
+    source = MPCaptcha(fonts, num_processes=1, max_queue_size=2, batch_size=batch_size,
+                       conversion=Conversion(RECIPES['fast'].conversion))
     source.start()
     return source
 
