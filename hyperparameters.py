@@ -15,6 +15,8 @@
   about as much per captcha as one of 128, and gives four times the updates). Images are
   read through the 'ink' conversion (image_conversion.py), which keeps coloured text that
   gray loses. See README, "Recipes".
+- `robust`: `fast` trained on captchas of many looks (captcha_styles.py) and read at
+  160x60 with a wider front end, for captchas from other generators.
 
 Every field can be overridden from the command line of lstm_ocr_train.py with the same
 name (e.g. --batch_size 64); each field's metadata says how its value is parsed.
@@ -111,6 +113,12 @@ RECIPES = {
                     num_lstm_layer=1, bidirectional=True, normalize=True,
                     conv_channels=(32, 32), column_pool=4, conversion='ink'),
 }
+# `robust`: fast's training on the `robust` look (captcha_styles.py), read at the captcha
+# package's full 160x60 through a wider front end (still 20 steps), for captchas from other
+# generators. Measured in README "Training on the robust look"; not yet the default.
+RECIPES['robust'] = replace(RECIPES['fast'], style='robust', num_columns=160,
+                            column_height=60, column_pool=8, conv_channels=(32, 64),
+                            num_hidden=128)
 
 # Fine-tuning a checkpoint on a few hundred labelled images: the network comes from the
 # checkpoint, these replace the recipe's training settings. An epoch is one pass over the

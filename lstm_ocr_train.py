@@ -103,8 +103,8 @@ def parse_args(argv=None):
     # The recipe sets the other options' defaults shown in --help, so it is read first.
     recipe_parser = Parser(add_help=False, allow_abbrev=False)
     recipe_parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast',
-                               help="default settings: 'fast', or the original example's "
-                                    "'seed'")
+                               help="default settings: 'fast'; 'robust', for captchas of "
+                                    "other generators; or the original example's 'seed'")
     recipe = recipe_parser.parse_known_args(argv)[0].recipe
     parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas "
                                 "or on labelled images.", parents=[recipe_parser],

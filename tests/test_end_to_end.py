@@ -249,6 +249,18 @@ def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
     assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
 
 
+def test_the_robust_recipe_trains_and_its_checkpoint_infers(tmp_path, font):
+    prefix = tmp_path / 'robust'
+    result = run_script('lstm_ocr_train.py', '--recipe', 'robust', '--num_hidden', 16,
+                        '--batch_size', 16, '--train_epoch_size', 32, '--eval_epoch_size', 16,
+                        '--num_epoch', 1, '--prefix', prefix, font)
+    assert result.returncode == 0, result.stderr
+    hyperparameters = json.loads((tmp_path / 'robust-config.json').read_text())['hyperparameters']
+    assert (hyperparameters['style'], hyperparameters['conversion']) == ('robust', 'ink')
+    assert (hyperparameters['num_columns'], hyperparameters['column_height']) == (160, 60)
+    assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
+
+
 def test_a_checkpoint_without_settings_infers_with_the_originals(old_checkpoint, tmp_path, font):
     prefix, params = old_checkpoint
     sample = tmp_path / 'sample.png'
