@@ -167,7 +167,7 @@ def parse_args():
     parser.add_argument('--out', help="folder for --count captchas (created if missing)")
     parser.add_argument('--rec', help="RecordIO file for --count captchas (.rec)")
     parser.add_argument('--seed', type=int, help="random seed for the texts and the noise")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if (args.output is None) == (args.count is None):
         parser.error("give either OUTPUT, or --count N with --out DIR or --rec FILE")
     if args.count is not None and ((args.out is None) == (args.rec is None)

@@ -94,8 +94,8 @@ def test_cli_writes_full_size_captcha(tmp_path, font):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"Captcha image with digits [0, 0, 8, 9] written to {out}"
     assert cv2.imread(str(out)).shape == (60, 160, 3)
-    result = run_script('captcha_generator.py', font, out, '--charset', '0-9A-Z', '--text',
-                        'A7K2Q')
+    result = run_script('captcha_generator.py', font, '--charset', '0-9A-Z', out, '--text',
+                        'A7K2Q')  # options may stand between the font and the output
     assert result.stdout.strip() == f"Captcha image with text 'A7K2Q' written to {out}"
 
 
