@@ -12,7 +12,8 @@ t, so that the LSTM reads the image left to right, one column per step.
   to 80x30 gives).
 - 'ink': shrunk the same way, in colour; then each colour channel relative to the
   background's colour (taken from the border; the image inverted first when that reads
-  better), keeping the darkest: text of any colour comes out dark on a white background. Measured in README "Choosing the input conversion".
+  better), keeping the darkest: text of any colour comes out dark on a white background.
+  How it was chosen: README, "The input conversion: ink".
 
 A model records its conversion in its settings (model_config.py), so it is read exactly as
 it was trained. Only numpy and OpenCV here.

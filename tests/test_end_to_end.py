@@ -88,12 +88,16 @@ def test_resume_from_missing_epoch_is_a_clear_error(trained, font):
     assert 'ocr-0009.params' in result.stderr and 'Traceback' not in result.stderr
 
 
+def train_one_batch(prefix, font, *options):
+    """lstm_ocr_train.py with `options` for one epoch of one batch of 8, validated on 8."""
+    result = run_script('lstm_ocr_train.py', *options, '--batch_size', 8, '--train_epoch_size',
+                        8, '--eval_epoch_size', 8, '--num_epoch', 1, '--prefix', prefix, font)
+    assert result.returncode == 0, result.stderr
+
+
 def test_seed_recipe_is_the_original_network(tmp_path, font):
     prefix = tmp_path / 'seed'
-    result = run_script('lstm_ocr_train.py', '--recipe', 'seed', '--num_hidden', 8,
-                        '--batch_size', 8, '--train_epoch_size', 8, '--eval_epoch_size', 8,
-                        '--num_epoch', 1, '--prefix', prefix, font)
-    assert result.returncode == 0, result.stderr
+    train_one_batch(prefix, font, '--recipe', 'seed', '--num_hidden', 8)
     _, params, _ = mx.model.load_checkpoint(str(prefix), 1)
     assert set(params) == {f'l{i}_{p}' for i in range(2) for p in
                            ('i2h_weight', 'i2h_bias', 'h2h_weight', 'h2h_bias')
@@ -251,10 +255,7 @@ def test_non_default_settings_infer_with_no_other_flag(tmp_path, font):
 
 def test_the_robust_recipe_trains_and_its_checkpoint_infers(tmp_path, font):
     prefix = tmp_path / 'robust'
-    result = run_script('lstm_ocr_train.py', '--recipe', 'robust', '--num_hidden', 16,
-                        '--batch_size', 16, '--train_epoch_size', 32, '--eval_epoch_size', 16,
-                        '--num_epoch', 1, '--prefix', prefix, font)
-    assert result.returncode == 0, result.stderr
+    train_one_batch(prefix, font, '--recipe', 'robust', '--num_hidden', 16)
     hyperparameters = json.loads((tmp_path / 'robust-config.json').read_text())['hyperparameters']
     assert (hyperparameters['style'], hyperparameters['conversion']) == ('robust', 'ink')
     assert (hyperparameters['num_columns'], hyperparameters['column_height']) == (160, 60)
