@@ -52,6 +52,7 @@ from cli import Parser, use_every_core
 from fonts import TRAINING_FONTS
 from hyperparameters import RECIPES
 from image_conversion import Conversion, decode_image, network_input
+import model_config
 from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 from mxnet_reader import MXNetModel
 from onnx_reader import ONNXModel
@@ -323,10 +324,16 @@ def bench_memory(fonts, batches):
 
 # --- inference --------------------------------------------------------------------------
 
+def shipped_views(fonts, seed, count):
+    """`count` fresh captchas as the shipped model's views (its own conversion and size)."""
+    conversion = model_config.load(SHIPPED_PREFIX).conversion
+    return TextCaptcha(fonts, conversion=conversion, seed=seed).get_batch(count)[0]
+
+
 def batched_read_rate(fonts, repeats):
     """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does: on
     every core (run it in_new_process)."""
-    views, _ = TextCaptcha(fonts, seed=0).get_batch(256)
+    views = shipped_views(fonts, 0, 256)
     model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
 
@@ -334,7 +341,7 @@ def batched_read_rate(fonts, repeats):
 def onnx_read_rate(fonts, repeats):
     """Images/s of the shipped model's ONNX export reading batches of 256 through ONNX
     Runtime, as lstm_ocr_infer.py --onnx does (run it in_new_process, like the MXNet one)."""
-    views, _ = TextCaptcha(fonts, seed=0).get_batch(256)
+    views = shipped_views(fonts, 0, 256)
     model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
 
@@ -365,7 +372,7 @@ def bench_inference(fonts, repeats):
 def bench_onnx_parity(fonts, count):
     """The shipped checkpoint read by MXNet and its export read by ONNX Runtime, on the same
     fresh captchas: how many texts differ, and the largest per-step probability gap."""
-    views, _ = TextCaptcha(fonts, seed=12).get_batch(count)
+    views = shipped_views(fonts, 12, count)
     mxnet_model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
     onnx_model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     texts_differ, largest_gap = 0, 0.0

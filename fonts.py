@@ -5,8 +5,15 @@ The `captcha` package ships DroidSansMono (Apache 2.0); matplotlib ships the Dej
 (Bitstream Vera licence), STIX (SIL OFL) and Computer Modern (BaKoMa licence) families.
 Pinned package versions mean every machine gets the same font files. `get_fonts.py`
 copies them into font/ (training) and unseen/ (kept out of training, for measuring).
+
+Debian's font packages add several hundred more faces of over a hundred families for the
+`robust` recipe: `./run.sh setup` installs DEBIAN_FONT_PACKAGES where it may (root, apt-get),
+and `get_fonts.py --wide` copies the training ones (with font/'s) into font_wide/ and the
+held-out ones into unseen_wide/. Packages are held out whole, so a held-out family is never
+a sibling weight or slant of a training one.
 """
 import os
+import subprocess
 
 import captcha
 import matplotlib
@@ -25,6 +32,69 @@ TRAINING_FONTS = [os.path.join(CAPTCHA_FONTS, 'DroidSansMono.ttf')] + [
 UNSEEN_FONTS = [os.path.join(MATPLOTLIB_FONTS, name) for name in (
     'DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf', 'DejaVuSansMono-Oblique.ttf',
     'DejaVuSansMono-BoldOblique.ttf', 'STIXGeneralBolIta.ttf', 'cmb10.ttf', 'cmtt10.ttf')]
+
+
+# Latin packages of Debian 12 whose faces draw 0-9, A-Z and a-z: text faces, monospaced,
+# rounded, condensed, script, handwriting, display, stencil-like and hollow ones.
+DEBIAN_TRAINING_PACKAGES = (
+    'fonts-liberation2 fonts-freefont-ttf fonts-urw-base35 fonts-croscore '
+    'fonts-crosextra-carlito fonts-crosextra-caladea fonts-roboto-unhinted fonts-roboto-slab '
+    'fonts-open-sans fonts-lato fonts-linuxlibertine fonts-ebgaramond fonts-comic-neue '
+    'fonts-hack fonts-go fonts-inconsolata fonts-jetbrains-mono fonts-firacode fonts-quicksand '
+    'fonts-oxygen fonts-lobster fonts-dancingscript fonts-tuffy fonts-inter '
+    'fonts-league-spartan fonts-ocr-a fonts-b612 fonts-play fonts-oldstandard '
+    'fonts-quattrocento fonts-adf-accanthis fonts-adf-baskervald fonts-adf-berenis '
+    'fonts-adf-irianis fonts-adf-libris fonts-adf-mekanus fonts-adf-oldania '
+    'fonts-adf-switzera fonts-adf-tribun fonts-adf-universalis fonts-adf-verana fonts-dustin '
+    'fonts-sil-gentium fonts-texgyre fonts-cmu fonts-beteckna fonts-averia-gwf '
+    'fonts-averia-sans-gwf fonts-yanone-kaffeesatz fonts-okolaks fonts-opendin '
+    'fonts-national-park fonts-roadgeek fonts-junction fonts-fanwood fonts-goudybookletter '
+    'fonts-breip fonts-femkeklaver fonts-sora fonts-osifont fonts-engadget fonts-f500 '
+    'fonts-staypuft fonts-summersby fonts-isabella fonts-radisnoir fonts-rufscript '
+    'fonts-opendyslexic fonts-monofur fonts-fantasque-sans fonts-agave fonts-clear-sans '
+    'fonts-arkpandora fonts-paratype fonts-rampart fonts-cabinsketch fonts-allerta '
+    'fonts-century-catalogue fonts-lindenhill fonts-gnutypewriter fonts-karmilla '
+    'fonts-apropal fonts-bajaderka fonts-compagnon fonts-routed-gothic fonts-cantarell '
+    'fonts-ubuntu-title fonts-dkg-handwriting fonts-sjfonts fonts-tomsontalks '
+    'fonts-oflb-asana-math fonts-gotico-antiqua fonts-klaudia-berenika fonts-solide-mirage '
+    'fonts-le-murmure fonts-ferrite-core fonts-havana fonts-prociono fonts-elstob '
+    'fonts-essays1743 fonts-pc').split()
+# Held out for measuring, about one family in five, of every kind above.
+DEBIAN_HELD_OUT_PACKAGES = (
+    'fonts-cabin fonts-karla fonts-vollkorn fonts-adf-gillius fonts-adf-romande '
+    'fonts-sil-charis fonts-jura fonts-dosis fonts-manrope fonts-comfortaa fonts-lobstertwo '
+    'fonts-leckerli-one fonts-humor-sans fonts-kristi fonts-cherrybomb fonts-train '
+    'fonts-hermit fonts-mononoki fonts-ocr-b fonts-arapey fonts-tiresias '
+    'fonts-averia-serif-gwf fonts-eurofurence fonts-bebas-neue').split()
+DEBIAN_FONT_PACKAGES = DEBIAN_TRAINING_PACKAGES + DEBIAN_HELD_OUT_PACKAGES
+# Faces that draw something else for letters or digits: dingbats, Greek, keyboard keys,
+# white characters on black boxes.
+NOT_TEXT_FACES = {'D050000L.otf', 'StandardSymbolsPS.otf', 'LinBiolinum_K.otf', 'OCRBE.otf',
+                  'OCRBX.otf'}
+ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+
+def missing_packages(packages=DEBIAN_FONT_PACKAGES):
+    """Those of `packages` dpkg does not have installed (all of them without dpkg)."""
+    try:
+        status = subprocess.run(['dpkg-query', '-W', '-f=${Package} ${Status}\n', *packages],
+                                capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return list(packages)
+    installed = {line.split()[0] for line in status.splitlines()
+                 if line.endswith(' installed')}
+    return [p for p in packages if p not in installed]
+
+
+def installed_fonts(packages, chars=ALPHANUMERIC):
+    """Font files of the installed Debian `packages` that draw every one of `chars`, sorted;
+    packages not installed give none. Links are left out: they repeat a file of the same
+    package or of another one (fonts-lobstertwo links to fonts-lobster's Lobster)."""
+    listing = subprocess.run(['dpkg', '-L', *packages], capture_output=True, text=True).stdout
+    paths = {line for line in listing.splitlines() if line.lower().endswith(FONT_SUFFIXES)}
+    return sorted(p for p in paths if os.path.basename(p) not in NOT_TEXT_FACES
+                  and os.path.isfile(p) and not os.path.islink(p)
+                  and not missing_characters(p, chars))
 
 
 def missing_characters(font_path, chars):

@@ -1,29 +1,57 @@
-"""Copy free TrueType fonts that pip packages ship into a folder (fonts.py says which).
+"""Copy free fonts into a folder (fonts.py says which): those pip packages ship, and with
+--wide those of the Debian font packages `./run.sh setup` installs.
 
-    python get_fonts.py font/            # the training fonts
-    python get_fonts.py --unseen unseen/ # fonts kept out of training, to test generalisation
+    python get_fonts.py font/                      # the training fonts
+    python get_fonts.py --unseen unseen/           # fonts kept out of training, to test generalisation
+    python get_fonts.py --wide font_wide/          # font/'s and ~750 Debian ones: the robust recipe's
+    python get_fonts.py --wide --unseen unseen_wide/  # ~160 held-out Debian ones
 """
 import os
 import shutil
 
-from cli import Parser
-from fonts import TRAINING_FONTS, UNSEEN_FONTS
+from cli import Parser, fail
+from fonts import (DEBIAN_HELD_OUT_PACKAGES, DEBIAN_TRAINING_PACKAGES, TRAINING_FONTS,
+                   UNSEEN_FONTS, installed_fonts)
+
+
+def copy_names(fonts):
+    """font path -> file name in the folder: its own, or its whole path joined by '-' where
+    two files share one (a package can ship variants of a face in sibling folders)."""
+    names = [os.path.basename(f) for f in fonts]
+    return {f: n if names.count(n) == 1 else f.strip(os.sep).replace(os.sep, '-')
+            for f, n in zip(fonts, names)}
 
 
 def copy_fonts(fonts, folder):
-    os.makedirs(folder, exist_ok=True)
-    for font in fonts:
-        shutil.copy(font, folder)
-        print(f"{os.path.join(folder, os.path.basename(font))}")
+    """Copy `fonts` into `folder`, adding to what is there; a new folder appears whole or
+    not at all (run.sh takes an existing one as done)."""
+    target = folder if os.path.isdir(folder) else folder.rstrip(os.sep) + '.tmp'
+    os.makedirs(target, exist_ok=True)
+    for font, name in copy_names(fonts).items():
+        shutil.copy(font, os.path.join(target, name))
+    if target != folder:
+        os.rename(target, folder)
+    print(f"{len(fonts)} fonts in {folder}")
 
 
 def main():
-    parser = Parser(description="Copy free fonts shipped by pip packages into a folder.")
+    parser = Parser(description="Copy free fonts shipped by pip and Debian packages into a "
+                                "folder.")
     parser.add_argument('folder', nargs='?', default='font', help="where to put the fonts")
     parser.add_argument('--unseen', action='store_true',
                         help="copy the held-out fonts that training never sees instead")
+    parser.add_argument('--wide', action='store_true',
+                        help="add the installed Debian font packages of fonts.py")
     args = parser.parse_args()
-    copy_fonts(UNSEEN_FONTS if args.unseen else TRAINING_FONTS, args.folder)
+    fonts = UNSEEN_FONTS if args.unseen else TRAINING_FONTS
+    if args.wide:
+        debian = installed_fonts(DEBIAN_HELD_OUT_PACKAGES if args.unseen
+                                 else DEBIAN_TRAINING_PACKAGES)
+        if not debian:
+            fail("no Debian font packages installed: run ./run.sh setup as root, or "
+                 "apt-get install the packages fonts.py lists")
+        fonts = debian if args.unseen else fonts + debian
+    copy_fonts(fonts, args.folder)
 
 
 if __name__ == '__main__':

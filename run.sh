@@ -2,7 +2,9 @@
 # Set-up and entry point of the LSTM-OCR example. On a fresh machine:
 #   ./run.sh train [lstm_ocr_train.py options]   creates .venv, copies fonts, trains on font/
 #   ./run.sh test  [pytest options]              the same set-up, then the test suite
-# Set-up is skipped when requirements.txt has not changed since the last one.
+# Package installs are skipped when requirements.txt has not changed since the last one.
+# As root with apt-get, set-up also installs the Debian font packages fonts.py lists once,
+# for font_wide/ and unseen_wide/ (the robust recipe's fonts); elsewhere it says it skipped them.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,6 +25,26 @@ setup() {
     # cheap, and keeps font/ in step with get_fonts.py's lists
     "$VENV/bin/python" get_fonts.py font >/dev/null
     "$VENV/bin/python" get_fonts.py --unseen unseen >/dev/null
+    debian_fonts
+}
+
+debian_fonts() {
+    local missing
+    missing=$("$VENV/bin/python" -c 'from fonts import missing_packages; print(*missing_packages())')
+    if [ -n "$missing" ]; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "Installing Debian font packages for font_wide/ (once)" >&2
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                $missing >/dev/null || echo "apt-get could not install them all" >&2
+        else
+            echo "Skipping Debian font packages (needs root and apt-get): no font_wide/" >&2
+            return
+        fi
+    fi
+    if [ ! -d font_wide ] || [ ! -d unseen_wide ]; then
+        "$VENV/bin/python" get_fonts.py --wide font_wide >/dev/null
+        "$VENV/bin/python" get_fonts.py --wide --unseen unseen_wide >/dev/null
+    fi
 }
 
 command=${1:-}

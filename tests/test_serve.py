@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from conftest import REPO, assert_one_line_error, run_script
-from image_conversion import Conversion
 from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX
 from onnx_reader import ONNXModel
 from reading import read_views
@@ -160,8 +159,7 @@ class GatedModel:
 
 def test_requests_arriving_together_share_one_network_call(captchas):
     model = GatedModel()
-    conversion = Conversion()
-    views = [conversion.read(str(p))[None] for p in captchas]
+    views = [model.config.conversion.read(str(p))[None] for p in captchas]
 
     async def scenario():
         reader = BatchReader(model)
