@@ -28,22 +28,27 @@ setup() {
     debian_fonts
 }
 
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1
+}
+
 debian_fonts() {
     local missing
     missing=$("$VENV/bin/python" -c 'from fonts import missing_packages; print(*missing_packages())')
     if [ -n "$missing" ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             echo "Installing Debian font packages for font_wide/ (once)" >&2
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                $missing >/dev/null || echo "apt-get could not install them all" >&2
+            # a machine whose package lists are missing or stale needs one update first
+            apt_install $missing || { apt-get update -q >/dev/null && apt_install $missing; } \
+                || echo "apt-get could not install them all" >&2
         else
             echo "Skipping Debian font packages (needs root and apt-get): no font_wide/" >&2
             return
         fi
     fi
-    if [ ! -d font_wide ] || [ ! -d unseen_wide ]; then
-        "$VENV/bin/python" get_fonts.py --wide font_wide >/dev/null
-        "$VENV/bin/python" get_fonts.py --wide --unseen unseen_wide >/dev/null
+    if [ ! -d font_wide ] || [ ! -d unseen_wide ]; then  # get_fonts.py says why it could not
+        "$VENV/bin/python" get_fonts.py --wide font_wide >/dev/null \
+            && "$VENV/bin/python" get_fonts.py --wide --unseen unseen_wide >/dev/null || true
     fi
 }
 
