@@ -42,7 +42,7 @@ debian_fonts() {
             apt_install $missing || { apt-get update -q >/dev/null && apt_install $missing; } \
                 || echo "apt-get could not install them all" >&2
         else
-            echo "Skipping Debian font packages (needs root and apt-get): no font_wide/" >&2
+            echo "Skipping the Debian font packages for font_wide/ (needs root and apt-get)" >&2
             return
         fi
     fi
