@@ -52,7 +52,6 @@ from cli import Parser, use_every_core
 from fonts import TRAINING_FONTS
 from hyperparameters import RECIPES
 from image_conversion import Conversion, decode_image, network_input
-import model_config
 from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 from mxnet_reader import MXNetModel
 from onnx_reader import ONNXModel
@@ -324,25 +323,24 @@ def bench_memory(fonts, batches):
 
 # --- inference --------------------------------------------------------------------------
 
-def shipped_views(fonts, seed, count):
-    """`count` fresh captchas as the shipped model's views (its own conversion and size)."""
-    conversion = model_config.load(SHIPPED_PREFIX).conversion
-    return TextCaptcha(fonts, conversion=conversion, seed=seed).get_batch(count)[0]
+def views_for(model, fonts, seed, count):
+    """`count` fresh captchas as `model`'s views (its own conversion and size)."""
+    return TextCaptcha(fonts, conversion=model.config.conversion, seed=seed).get_batch(count)[0]
 
 
 def batched_read_rate(fonts, repeats):
     """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does: on
     every core (run it in_new_process)."""
-    views = shipped_views(fonts, 0, 256)
     model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
+    views = views_for(model, fonts, 0, 256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
 
 
 def onnx_read_rate(fonts, repeats):
     """Images/s of the shipped model's ONNX export reading batches of 256 through ONNX
     Runtime, as lstm_ocr_infer.py --onnx does (run it in_new_process, like the MXNet one)."""
-    views = shipped_views(fonts, 0, 256)
     model = ONNXModel(SHIPPED_ONNX, batch_size=256)
+    views = views_for(model, fonts, 0, 256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
 
 
@@ -372,8 +370,8 @@ def bench_inference(fonts, repeats):
 def bench_onnx_parity(fonts, count):
     """The shipped checkpoint read by MXNet and its export read by ONNX Runtime, on the same
     fresh captchas: how many texts differ, and the largest per-step probability gap."""
-    views = shipped_views(fonts, 12, count)
     mxnet_model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
+    views = views_for(mxnet_model, fonts, 12, count)
     onnx_model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     texts_differ, largest_gap = 0, 0.0
     for start in range(0, count, 256):

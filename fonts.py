@@ -9,8 +9,9 @@ copies them into font/ (training) and unseen/ (kept out of training, for measuri
 Debian's font packages add several hundred more faces of over a hundred families for the
 `robust` recipe: `./run.sh setup` installs DEBIAN_FONT_PACKAGES where it may (root, apt-get),
 and `get_fonts.py --wide` copies the training ones (with font/'s) into font_wide/ and the
-held-out ones into unseen_wide/. Packages are held out whole, so a held-out family is never
-a sibling weight or slant of a training one.
+held-out ones into unseen_wide/. Packages are held out whole, so no weight or slant of a
+held-out face is trained on; a few held-out families still have relatives among the
+training packages (README, "Fonts").
 """
 import os
 import subprocess
