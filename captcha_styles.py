@@ -5,11 +5,12 @@ styles).
 The `captcha` package stays the renderer: every character is its `_draw_character` (the
 font at one of its sizes, rotated and warped as it does). This module lays the glyphs out
 and dresses them the ways other generators do, every knob drawn at random per image:
-canvas size and aspect, margins and where the text sits; background colour, gradient or
-texture; text colour and contrast (light on dark too, a colour per character, a gradient);
-outlined and hollow glyphs; character size, spacing and overlap; rotation, shear and
-perspective; lines and curves under and over the text; dots, rings and blobs; grain; blur;
-JPEG artefacts. It is numpy and OpenCV over whole arrays: a few milliseconds an image.
+canvas size and aspect, margins and where the text sits; background colour, gradient,
+texture or fine noise; text colour and contrast (light on dark too, a colour per
+character, a gradient); outlined and hollow glyphs; character size, spacing and overlap;
+rotation, shear and perspective; lines and curves under and over the text; rings and blobs
+under it, dots over it; grain; blur; JPEG artefacts. It is numpy and OpenCV over whole
+arrays: a few milliseconds an image.
 
 `HELD_OUT` styles are for measuring only. Each uses effects that `training_style` never
 draws (a wave warp of the rows, checkerboard, striped and grid backgrounds, drop shadows)
@@ -167,6 +168,13 @@ def background(rng, style):
         cells = rng.normal(0, style['texture_strength'],
                            (rng.integers(2, 7), rng.integers(3, 12), 3)).astype(np.float32)
         return np.clip(base + cv2.resize(cells, (w, h), interpolation=cv2.INTER_CUBIC), 0, 255)
+    if kind == 'noise':  # fine mottling, specks about as wide as a stroke: busy paper
+        cell = int(rng.integers(2, 9))
+        cells = rng.normal(0, style['texture_strength'],
+                           (h // cell + 1, w // cell + 1, 1)).astype(np.float32)
+        resize = cv2.INTER_NEAREST if rng.random() < 0.5 else cv2.INTER_LINEAR
+        return np.clip(base + cv2.resize(cells, (w, h), interpolation=resize)[:, :, None],
+                       0, 255)
     return HELD_OUT_BACKGROUNDS[kind](rng, style, base)
 
 
@@ -217,18 +225,24 @@ def lines(image, rng, style, colour, count):
                       cv2.LINE_AA)
 
 
-def speckle(image, rng, style):
-    """Dots, rings and filled blobs anywhere on the canvas."""
+def shapes(image, rng, style):
+    """Rings and filled blobs anywhere on the canvas, drawn under the text: over it, a blob
+    would hide characters the label still names."""
     h, w = image.shape[:2]
-    for _ in range(style['dots']):
-        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
-        radius = int(rng.integers(1, 3))
-        cv2.circle(image, centre, radius, random_colour(rng).tolist(), -1)
     for _ in range(style['rings']):
         centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
         radius = int(rng.integers(3, max(4, h // 3)))
         filled = -1 if rng.random() < style['filled_rings'] else 1
         cv2.circle(image, centre, radius, random_colour(rng).tolist(), filled, cv2.LINE_AA)
+
+
+def dots(image, rng, style):
+    """Small dots anywhere on the canvas, over the text."""
+    h, w = image.shape[:2]
+    for _ in range(style['dots']):
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        radius = int(rng.integers(1, 3))
+        cv2.circle(image, centre, radius, random_colour(rng).tolist(), -1)
 
 
 def finish(image, rng, style):
@@ -253,6 +267,7 @@ def draw(glyphs, text, rng, style):
     base = style['background_colour']
     ink = text_colours(rng, style, owner, len(text))
     mid_ink = ink[owner.shape[0] // 2, owner.shape[1] // 2]  # lines mostly take the text's colour
+    shapes(image, rng, style)
     lines(image, rng, style, mid_ink, style['lines_under'])
     fill, border = outline(coverage, style)
     if style.get('shadow'):
@@ -264,7 +279,7 @@ def draw(glyphs, text, rng, style):
     alpha = fill[:, :, None] * style['opacity']
     image = np.ascontiguousarray(image * (1 - alpha) + ink * alpha, dtype=np.float32)
     lines(image, rng, style, mid_ink, style['lines_over'])
-    speckle(image, rng, style)
+    dots(image, rng, style)
     return finish(image, rng, style)
 
 
@@ -273,17 +288,18 @@ def training_style(rng):
     canvas_h = int(rng.choice([rng.integers(24, 60), rng.integers(60, 110),
                                rng.integers(110, 280)], p=[0.35, 0.5, 0.15]))
     aspect = rng.uniform(1.8, 5.0)
-    margins = rng.random() < 0.2
+    margins = rng.random() < 0.35
     dark = rng.random() < 0.25
     return {
         'canvas': (canvas_h, int(canvas_h * aspect)),
-        'text_height': rng.uniform(0.3, 0.6) if margins else rng.uniform(0.6, 0.95),
+        'text_height': rng.uniform(0.25, 0.6) if margins else rng.uniform(0.6, 0.95),
         'text_width': rng.uniform(0.3, 0.7) if margins else rng.uniform(0.7, 0.98),
         'stretch': rng.uniform(0.75, 1.3), 'shear': rng.uniform(-0.3, 0.3),
         'angle': rng.uniform(-8, 8), 'perspective': rng.uniform(0, 0.08),
         'position': rng.uniform(0, 1, 2), 'spacing': sorted(rng.uniform(-0.35, 0.35, 2)),
         'rotate': tuple(sorted(rng.choice([-30, -15, -5, 5, 15, 30], 2, replace=False))),
-        'background': str(rng.choice(['solid', 'gradient', 'texture'], p=[0.4, 0.3, 0.3])),
+        'background': str(rng.choice(['solid', 'gradient', 'texture', 'noise'],
+                                     p=[0.35, 0.25, 0.25, 0.15])),
         'background_colour': random_colour(rng, rng.uniform(0, 0.3) if dark
                                            else rng.uniform(0.6, 1.0)),
         'texture_strength': rng.uniform(10, 60),

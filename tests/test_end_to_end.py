@@ -303,6 +303,8 @@ def test_a_labelled_folder_of_another_alphabet_trains_and_reads(alphanumeric):
     folder, prefix, log = alphanumeric
     assert 'Packed 40 images from' in log and list((folder / 'cache').glob('images-*.idx'))
     assert 'Holding out 4 of 40 images' in log and 'Training on 36 images' in log
+    assert '20 LSTM steps for labels of up to 5 characters' in log  # and how to get more
+    assert '--column_pool 2 gives 40' in log
     settings = json.loads((folder / 'az-config.json').read_text())
     assert settings['charset'] == '0123456789abcdefghijklmnopqrstuvwxyz'
     assert settings['num_label'] == 5

@@ -6,8 +6,9 @@ import pytest
 from PIL import ImageFont
 
 from conftest import assert_one_line_error, run_script
-from fonts import (ALPHANUMERIC, DEBIAN_HELD_OUT_PACKAGES, DEBIAN_TRAINING_PACKAGES,
-                   NOT_TEXT_FACES, installed_fonts, missing_packages)
+from fonts import (ALPHANUMERIC, DEBIAN_FONT_PACKAGES, DEBIAN_HELD_OUT_PACKAGES,
+                   DEBIAN_TRAINING_PACKAGES, LEFT_OUT_PACKAGES, NOT_TEXT_FACES,
+                   installed_fonts, missing_packages)
 from get_fonts import copy_names
 
 DEBIAN_FONTS_INSTALLED = not missing_packages()
@@ -18,6 +19,7 @@ needs_debian_fonts = pytest.mark.skipif(
 def test_held_out_families_are_never_trained_on():
     assert not set(DEBIAN_TRAINING_PACKAGES) & set(DEBIAN_HELD_OUT_PACKAGES)
     assert len(set(DEBIAN_TRAINING_PACKAGES)) == len(DEBIAN_TRAINING_PACKAGES)
+    assert not set(LEFT_OUT_PACKAGES) & set(DEBIAN_FONT_PACKAGES)  # relatives of held-out ones
 
 
 def test_copy_names_are_unique_and_keep_plain_names():
