@@ -90,3 +90,22 @@ def test_jpeg_artefacts_change_pixels_but_not_the_text(glyphs):
     clean, compressed = drawn(glyphs), drawn(glyphs, jpeg=20)
     assert not np.array_equal(clean, compressed)
     assert (ink(clean) == ink(compressed)).mean() > 0.9
+
+
+def test_blobs_lie_under_the_text(glyphs):
+    clean = drawn(glyphs)
+    blotted = drawn(glyphs, rings=8, filled_rings=1.0)
+    assert not np.array_equal(clean, blotted)
+    text = cv2.erode(ink(clean).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # not edges
+    same = np.abs(clean.astype(int) - blotted.astype(int)).max(axis=2) < 10
+    assert same[text].mean() > 0.85  # the characters are drawn over the blobs
+
+
+def test_a_noise_background_is_busy_under_the_text(glyphs):
+    def background_spread(image):
+        return image[:8].astype(np.float32).std()  # rows above the text
+    grey, margin = np.float32([200, 200, 200]), dict(text_height=0.4, text_width=0.5)
+    plain = drawn(glyphs, background_colour=grey, **margin)
+    noisy = drawn(glyphs, background='noise', background_colour=grey, texture_strength=30.0,
+                  **margin)
+    assert background_spread(plain) < 1 and background_spread(noisy) > 10
