@@ -116,10 +116,11 @@ RECIPES = {
 }
 # `robust`: fast's training on the `robust` look (captcha_styles.py), read at the captcha
 # package's full 160x60 through a wider front end (still 20 steps), for captchas from other
-# generators, over twice as many captchas (480,000: the looks and font_wide/'s 751 fonts
+# generators, over twice as many captchas (480,000: the looks and font_wide/'s 698 fonts
 # take longer to learn than one look in 14). The shipped model is one; README "Training on
-# the robust look" measures it. Not the default: it needs five times the captchas `fast`
-# needs to reach 95 % on plain ones (240,000 against 48,000) and trains at a third of the rate.
+# the robust look" measures it. Not the default: it needs five to six times the captchas
+# `fast` needs to reach 95 % on plain ones (272,000 against 48,000) and trains at a third of
+# the rate.
 RECIPES['robust'] = replace(RECIPES['fast'], style='robust', train_epoch_size=16000,
                             num_columns=160, column_height=60, column_pool=8,
                             conv_channels=(32, 64), num_hidden=128)
