@@ -3,7 +3,7 @@
 
     python get_fonts.py font/                      # the training fonts
     python get_fonts.py --unseen unseen/           # fonts kept out of training, to test generalisation
-    python get_fonts.py --wide font_wide/          # font/'s and ~750 Debian ones: the robust recipe's
+    python get_fonts.py --wide font_wide/          # font/'s and ~700 Debian ones: the robust recipe's
     python get_fonts.py --wide --unseen unseen_wide/  # ~160 held-out Debian ones
 """
 import os

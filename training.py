@@ -101,10 +101,11 @@ def run_config(args, earlier, data, hp, alphabet):
         num_label = args.num_label
     loss = args.loss or (earlier.loss if args.load_epoch is not None else 'ctc')
     if hp.num_steps < STEPS_PER_CHARACTER * num_label and hp.column_pool > 1:
+        finer = dataclasses.replace(hp, column_pool=hp.column_pool // 2)
         logging.info("%d LSTM steps for labels of up to %d characters: with fewer than %d a "
                      "character long labels read worse; --column_pool %d gives %d",
-                     hp.num_steps, num_label, STEPS_PER_CHARACTER, hp.column_pool // 2,
-                     hp.num_columns // (hp.column_pool // 2))
+                     hp.num_steps, num_label, STEPS_PER_CHARACTER, finer.column_pool,
+                     finer.num_steps)
     if alphabet.case and any(t != alphabet.fold(t) for loaded in (data.train, data.val)
                              if loaded for t in loaded[1]):
         logging.info("Labels are folded to %s case: the alphabet %r has that case only",
