@@ -4,9 +4,9 @@ callbacks from the command-line arguments of lstm_ocr_train.py, then makes one f
 
 The settings of a run (model_config.ModelConfig) are, for each field: what the command line
 gave; else, when resuming or fine-tuning, the checkpoint's (for fine-tuning only the ones
-that shape the network; its training settings are hyperparameters.FINETUNE); else the
-recipe's. Library errors are ValueError, WorkerError and Interrupted; the script turns them
-into one line and an exit code.
+that shape the network, read in twice its steps; its training settings are
+hyperparameters.FINETUNE); else the recipe's. Library errors are ValueError, WorkerError
+and Interrupted; the script turns them into one line and an exit code.
 """
 import dataclasses
 import hashlib
@@ -26,7 +26,7 @@ from alphabet import DIGITS, Alphabet
 from captcha_generator import MPCaptcha, TextCaptcha
 from ctc_metrics import CtcMetrics
 from fonts import find_fonts
-from hyperparameters import FINETUNE, NETWORK_FIELDS, RECIPES, XAVIER
+from hyperparameters import RECIPES, XAVIER, finetuning
 from model_config import ModelConfig
 from ocr_iter import OCRIter, drawn_set, in_order_iter
 from training_log import EpochLog
@@ -54,11 +54,15 @@ def settings(args, earlier):
     """The run's recipe settings and alphabet (the longest label comes from the data)."""
     hp = RECIPES[args.recipe]
     if args.finetune is not None:
-        hp = dataclasses.replace(hp, **FINETUNE, **{name: getattr(earlier.hp, name)
-                                                    for name in NETWORK_FIELDS})
+        hp = finetuning(hp, earlier.hp)
     elif earlier is not None:
         hp = earlier.hp
     hp = dataclasses.replace(hp, **args.explicit)
+    if args.finetune is not None and hp.num_steps > earlier.hp.num_steps:
+        logging.info("Reading in %d LSTM steps where the checkpoint read in %d: fine-tuning "
+                     "reads better in more, and column pooling has no parameters "
+                     "(--column_pool %d keeps %d)", hp.num_steps, earlier.hp.num_steps,
+                     earlier.hp.column_pool, earlier.hp.num_steps)
     why = hp.problem()
     if why:
         raise ValueError(why)

@@ -329,6 +329,7 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
                         '--prefix', finetuned)
     assert result.returncode == 0, result.stderr
     assert 'Labels are folded to upper case' in result.stderr
+    assert 'Reading in 40 LSTM steps where the checkpoint read in 20' in result.stderr
     assert '11 of 37 classes carried over (the blank and 10 characters)' in result.stderr
     _, before, _ = mx.model.load_checkpoint(str(prefix), 2)
     _, after, _ = mx.model.load_checkpoint(str(finetuned), 1)
@@ -341,4 +342,5 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
     assert not np.allclose(new[11:], old[11:])  # letters: upper case, initialised afresh
     settings = json.loads((folder / 'upper-config.json').read_text())
     assert settings['hyperparameters']['num_hidden'] == 16  # the network of the checkpoint
+    assert settings['hyperparameters']['column_pool'] == 2  # in twice its steps
     assert settings['hyperparameters']['augment'] is True  # fine-tuning's own settings

@@ -1,7 +1,8 @@
-"""The seed recipe is MXNet 1.9.1's example/ctc, value for value."""
+"""The seed recipe is MXNet 1.9.1's example/ctc, value for value; fine-tuning keeps a
+checkpoint's network."""
 import dataclasses
 
-from hyperparameters import RECIPES, XAVIER
+from hyperparameters import FINETUNE, NETWORK_FIELDS, RECIPES, XAVIER, finetuning
 
 # From MXNet 1.9.1 example/ctc: hyperparams.py (epoch sizes, batch, epochs, learning rate,
 # momentum, num_label, seq_length, num_hidden, num_lstm_layer) and lstm_ocr_train.py
@@ -25,3 +26,16 @@ def test_seed_recipe_holds_the_original_values_field_by_field():
 
 def test_every_recipe_initialises_as_the_original():
     assert XAVIER == {'factor_type': 'in', 'magnitude': 2.34}
+
+
+def test_finetuning_keeps_the_network_in_twice_the_steps_and_trains_for_few_images():
+    shipped = RECIPES['robust']
+    tuned = finetuning(RECIPES['fast'], shipped)
+    assert tuned.num_steps == 2 * shipped.num_steps == 40
+    for name in NETWORK_FIELDS:
+        if name != 'column_pool':
+            assert getattr(tuned, name) == getattr(shipped, name), name
+    assert {name: getattr(tuned, name) for name in FINETUNE} == FINETUNE
+    assert tuned.style == RECIPES['fast'].style  # the recipe's, not the checkpoint's
+    # a network without column pooling (the original's) has no steps to double
+    assert finetuning(RECIPES['fast'], RECIPES['seed']).num_steps == 80
