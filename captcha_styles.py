@@ -13,8 +13,9 @@ under it, dots over it; grain; blur; JPEG artefacts. It is numpy and OpenCV over
 arrays: a few milliseconds an image.
 
 `HELD_OUT` styles are for measuring only. Each uses effects that `training_style` never
-draws (a wave warp of the rows, checkerboard, striped and grid backgrounds, drop shadows)
-and is drawn with fonts from unseen/, families training never sees.
+draws (a wave warp of the rows, checkerboard, striped and grid backgrounds, drop shadows,
+glyphs printed as a screen of dots) and is drawn with fonts from unseen/, families
+training never sees.
 """
 import random
 
@@ -263,6 +264,8 @@ def draw(glyphs, text, rng, style):
     coverage, owner = place(*layout(glyphs, text, rng, style), rng, style)
     if style.get('wave'):
         coverage, owner = wave(coverage, owner, style['wave'])
+    if style.get('halftone'):
+        coverage = halftone(coverage, style['halftone'])
     image = np.ascontiguousarray(background(rng, style), dtype=np.float32)  # lines draw on it
     base = style['background_colour']
     ink = text_colours(rng, style, owner, len(text))
@@ -329,6 +332,15 @@ def wave(coverage, owner, amplitude_period):
             cv2.remap(owner.astype(np.float32), xs, ys, cv2.INTER_NEAREST).astype(np.int32))
 
 
+def halftone(coverage, pitch):
+    """Glyphs printed as a screen of square dots `pitch` pixels apart, each a little over
+    half the pitch wide (a held-out effect)."""
+    h, w = coverage.shape
+    dot = (pitch + 1) // 2
+    on = (np.arange(h) % pitch < dot)[:, None] & (np.arange(w) % pitch < dot)[None, :]
+    return coverage * on
+
+
 def checker(rng, style, base):
     h, w = style['canvas']
     cell = max(3, h // 6)
@@ -377,11 +389,13 @@ def held_out_style(name, rng):
                        wave=(rng.uniform(2, 4), rng.uniform(60, 120)), fill='per_character',
                        outline='border', rings=5, filled_rings=0.6, lines_over=2, line_px=3,
                        background_colour=random_colour(rng, rng.uniform(0.5, 0.9))),
+        'dotted': dict(canvas=(60, 180), halftone=int(rng.integers(4, 6)), fill='solid',
+                       grain=6.0, background_colour=random_colour(rng, rng.uniform(0.8, 0.95))),
     }
     return dict(calm, **looks[name])
 
 
-HELD_OUT = ('wave', 'shadow', 'grid', 'poster')
+HELD_OUT = ('wave', 'shadow', 'grid', 'poster', 'dotted')
 
 STYLES = ('plain', 'robust') + HELD_OUT
 

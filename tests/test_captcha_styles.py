@@ -109,3 +109,10 @@ def test_a_noise_background_is_busy_under_the_text(glyphs):
     noisy = drawn(glyphs, background='noise', background_colour=grey, texture_strength=30.0,
                   **margin)
     assert background_spread(plain) < 1 and background_spread(noisy) > 10
+
+
+def test_a_halftone_prints_the_glyphs_as_a_screen_of_dots(glyphs):
+    solid, dotted = ink(drawn(glyphs)), ink(drawn(glyphs, halftone=5))
+    assert 0.15 < dotted.sum() / solid.sum() < 0.6  # about (3/5)^2 of the ink is left
+    gaps = np.arange(60) % 5 >= 3
+    assert solid[gaps].any() and not dotted[gaps].any()  # nothing between the dots' rows
