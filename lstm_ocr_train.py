@@ -77,8 +77,9 @@ def add_run_options(parser):
                              "epoch, with its settings")
     parser.add_argument('--finetune', metavar='CHECKPOINT',
                         help="start from the parameters of checkpoint PREFIX-NNNN (e.g. "
-                             "model/ocr-0030) that fit; its network settings (read in twice "
-                             "its LSTM steps), and training settings for a few hundred images")
+                             "model/ocr-0030) that fit; its network settings (read in at "
+                             "least 40 LSTM steps), and training settings for a few hundred "
+                             "images")
     parser.add_argument('--metric', choices=['acc', 'lcs'], default='acc',
                         help="training accuracy logged: exact match, or longest-common-"
                              "subsequence ratio (validation and PREFIX-log.csv report both)")

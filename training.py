@@ -4,7 +4,7 @@ callbacks from the command-line arguments of lstm_ocr_train.py, then makes one f
 
 The settings of a run (model_config.ModelConfig) are, for each field: what the command line
 gave; else, when resuming or fine-tuning, the checkpoint's (for fine-tuning only the ones
-that shape the network, read in twice its steps; its training settings are
+that shape the network, read in at least 40 steps; its training settings are
 hyperparameters.FINETUNE); else the recipe's. Library errors are ValueError, WorkerError
 and Interrupted; the script turns them into one line and an exit code.
 """
@@ -35,7 +35,7 @@ VALIDATION_SEED = 20180101  # the drawn validation captchas are the same in ever
 HOLD_OUT_SEED = 20180102    # the same part of a dataset is held out in every run
 METRIC_NAMES = {'acc': 'accuracy', 'lcs': 'lcs_accuracy'}
 # Fewer LSTM steps than this a character read 5-character labels far worse: fine-tuned from
-# the shipped model (20 steps), 57 % instead of 78 % with 40 (README, "What to expect").
+# the model shipped until 2026-12-02 (20 steps), 57 % instead of 78 % with 40 (README).
 STEPS_PER_CHARACTER = 5
 
 

@@ -342,5 +342,5 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
     assert not np.allclose(new[11:], old[11:])  # letters: upper case, initialised afresh
     settings = json.loads((folder / 'upper-config.json').read_text())
     assert settings['hyperparameters']['num_hidden'] == 16  # the network of the checkpoint
-    assert settings['hyperparameters']['column_pool'] == 2  # in twice its steps
+    assert settings['hyperparameters']['column_pool'] == 2  # in 40 steps, twice its 20
     assert settings['hyperparameters']['augment'] is True  # fine-tuning's own settings
