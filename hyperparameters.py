@@ -74,6 +74,9 @@ class Hyperparams:
                                        "'none' for none", channel_list)
     column_pool: int = setting(1, "the convolutional front end max-pools this many pixel "
                                   "columns into one LSTM step")
+    conv_stride: int = setting(1, "stride of the first convolution: 2 reads every second "
+                                  "pixel of every second row, and the layers after it a "
+                                  "quarter of the pixels (--column_pool must be a multiple)")
     conversion: str = setting('plain', "how an image becomes the network's view "
                                        "(image_conversion.py)", str, list(CONVERSIONS))
     num_columns: int = setting(80, "width of the network's view in pixel columns")
@@ -93,8 +96,11 @@ class Hyperparams:
 
     def problem(self):
         """Why these settings cannot work together, or None."""
-        if self.column_pool > 1 and not self.conv_channels:
-            return "--column_pool needs the convolutional front end: set --conv_channels too"
+        for name in ('column_pool', 'conv_stride'):
+            if getattr(self, name) > 1 and not self.conv_channels:
+                return f"--{name} needs the convolutional front end: set --conv_channels too"
+        if self.column_pool % self.conv_stride:
+            return "--column_pool must be a multiple of --conv_stride"
         if self.num_columns % self.column_pool:
             return (f"--column_pool must divide the {self.num_columns} pixel columns "
                     "(--num_columns)")
@@ -105,7 +111,8 @@ class Hyperparams:
 
 
 NETWORK_FIELDS = ('rnn', 'num_hidden', 'num_lstm_layer', 'bidirectional', 'normalize',
-                  'conv_channels', 'column_pool', 'conversion', 'num_columns', 'column_height')
+                  'conv_channels', 'column_pool', 'conv_stride', 'conversion', 'num_columns',
+                  'column_height')
 
 RECIPES = {
     'seed': Hyperparams(),
@@ -151,7 +158,7 @@ def finetuning(recipe, checkpoint):
     the shipped model (40 steps) read a second draw of it at 99.0 % in 40 steps and in 80
     (README, "What to expect")."""
     network = {name: getattr(checkpoint, name) for name in NETWORK_FIELDS}
-    while (network['column_pool'] % 2 == 0 and
+    while (network['column_pool'] % (2 * network['conv_stride']) == 0 and
            checkpoint.num_columns // network['column_pool'] < FINETUNE_STEPS):
         network['column_pool'] //= 2
     return replace(recipe, **FINETUNE, **network)

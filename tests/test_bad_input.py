@@ -32,6 +32,7 @@ def checkpoint(tmp_path_factory, font):
     (['--prefix', '{text}/ocr', '{font}'], 'cannot create checkpoint folder'),
     (['--column_pool', 3, '{font}'], 'must divide the 80 pixel columns'),
     (['--conv_channels', 'none', '--column_pool', 2, '{font}'], 'needs the convolutional'),
+    (['--conv_stride', 3, '{font}'], 'multiple of --conv_stride'),
     (['--train_rec', '{empty}/no.rec', '{font}'], 'not found'),
     (['--train_rec', '{text}', '{font}'], 'not an MXNet RecordIO dataset'),
     ([], 'give FONT_PATH'),

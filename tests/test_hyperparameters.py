@@ -14,8 +14,8 @@ ORIGINAL = {
     'optimizer': 'sgd', 'learning_rate': 0.01, 'lr_schedule': 'constant', 'momentum': 0.9,
     'wd': 0.00001, 'clip_gradient': 0.0, 'rnn': 'unrolled', 'num_hidden': 100,
     'num_lstm_layer': 2, 'bidirectional': False, 'normalize': False, 'conv_channels': (),
-    'column_pool': 1, 'conversion': 'plain', 'num_columns': 80, 'column_height': 30,
-    'style': 'plain', 'augment': False,
+    'column_pool': 1, 'conv_stride': 1, 'conversion': 'plain', 'num_columns': 80,
+    'column_height': 30, 'style': 'plain', 'augment': False,
 }
 
 
@@ -40,5 +40,7 @@ def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few
     assert finetuning(RECIPES['fast'], RECIPES['fast']).num_steps == 40
     ten_steps = dataclasses.replace(shipped, column_pool=16)
     assert finetuning(RECIPES['fast'], ten_steps).column_pool == 4
+    strided = dataclasses.replace(shipped, column_pool=16, conv_stride=2)
+    assert finetuning(RECIPES['fast'], strided).column_pool == 4  # still a multiple of 2
     # a network without column pooling (the original's) keeps its steps
     assert finetuning(RECIPES['fast'], RECIPES['seed']).num_steps == 80

@@ -169,6 +169,21 @@ def test_column_pool_halves_the_time_steps():
         lstm.lstm_unroll(1, 80, 16, 4, column_pool=2)
 
 
+def test_a_strided_first_convolution_reads_a_quarter_of_the_pixels_in_the_same_steps():
+    plain = lstm.lstm_unroll(1, 160, 16, 4, 'ctc', conv_channels=(8, 8), column_pool=4,
+                             bidirectional=True)
+    strided = lstm.lstm_unroll(1, 160, 16, 4, 'ctc', conv_channels=(8, 8), column_pool=4,
+                               bidirectional=True, conv_stride=2)
+    shapes = dict(data=(5, 160, 60), label=(5, 4), **dict(lstm.init_states(5, 1, 16, True)))
+    assert strided.infer_shape(**shapes)[1] == plain.infer_shape(**shapes)[1]  # 40 steps
+    conv1 = {name: shape for name, shape in zip(strided.get_internals().list_outputs(),
+                                                strided.get_internals().infer_shape(**shapes)[1])
+             if name == 'conv1_output'}
+    assert conv1 == {'conv1_output': (5, 8, 15, 40)}  # 60x160 -> 30x80 -> pooled 15x40
+    with pytest.raises(ValueError, match='multiple of conv_stride'):
+        lstm.lstm_unroll(1, 160, 16, 4, conv_channels=(8,), column_pool=2, conv_stride=4)
+
+
 def test_an_alphabets_classes_size_the_output_layer():
     symbol = lstm.lstm_unroll(1, 80, 8, 6, 'ctc', num_classes=37)
     _, out_shapes, _ = symbol.infer_shape(data=(2, 80, 30), label=(2, 6),
