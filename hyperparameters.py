@@ -94,6 +94,12 @@ class Hyperparams:
         """LSTM steps: the view's pixel columns, pooled by the front end."""
         return self.num_columns // self.column_pool
 
+    def finer_pooling(self):
+        """Half the column pooling (twice the LSTM steps), or None where halving would leave
+        it below, or off a multiple of, the first convolution's stride."""
+        half = self.column_pool // 2
+        return half if half >= self.conv_stride and half % self.conv_stride == 0 else None
+
     def problem(self):
         """Why these settings cannot work together, or None."""
         for name in ('column_pool', 'conv_stride'):
@@ -158,10 +164,11 @@ def finetuning(recipe, checkpoint):
     the shipped model (40 steps) read a second draw of it at 99.0 % in 40 steps and in 80
     (README, "What to expect")."""
     network = {name: getattr(checkpoint, name) for name in NETWORK_FIELDS}
-    while (network['column_pool'] % (2 * network['conv_stride']) == 0 and
-           checkpoint.num_columns // network['column_pool'] < FINETUNE_STEPS):
-        network['column_pool'] //= 2
-    return replace(recipe, **FINETUNE, **network)
+    tuned = replace(recipe, **FINETUNE, **network)
+    while (tuned.num_steps < FINETUNE_STEPS and tuned.column_pool % 2 == 0 and
+           tuned.finer_pooling()):
+        tuned = replace(tuned, column_pool=tuned.finer_pooling())
+    return tuned
 
 
 def from_dict(values):

@@ -104,10 +104,8 @@ def run_config(args, earlier, data, hp, alphabet):
     else:
         num_label = args.num_label
     loss = args.loss or (earlier.loss if args.load_epoch is not None else 'ctc')
-    finer_pool = hp.column_pool // 2
-    if (hp.num_steps < STEPS_PER_CHARACTER * num_label and finer_pool >= hp.conv_stride and
-            finer_pool % hp.conv_stride == 0):
-        finer = dataclasses.replace(hp, column_pool=finer_pool)
+    if hp.num_steps < STEPS_PER_CHARACTER * num_label and hp.finer_pooling():
+        finer = dataclasses.replace(hp, column_pool=hp.finer_pooling())
         logging.info("%d LSTM steps for labels of up to %d characters: with fewer than %d a "
                      "character long labels read worse; --column_pool %d gives %d",
                      hp.num_steps, num_label, STEPS_PER_CHARACTER, finer.column_pool,
