@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from captcha_styles import CAPTCHA_NOISE, Glyphs, draw, training_style
+from captcha_styles import CAPTCHA_NOISE, HELD_OUT, Glyphs, draw, held_out_style, training_style
 
 WHITE = np.float32([250, 250, 250])
 
@@ -116,3 +116,17 @@ def test_a_halftone_prints_the_glyphs_as_a_screen_of_dots(glyphs):
     assert 0.15 < dotted.sum() / solid.sum() < 0.6  # about (3/5)^2 of the ink is left
     gaps = np.arange(60) % 5 >= 3
     assert solid[gaps].any() and not dotted[gaps].any()  # nothing between the dots' rows
+
+
+def test_a_look_added_later_leaves_the_older_looks_captchas_alone():
+    """The README names each held-out test set by its seed, so a seed must keep drawing the
+    captchas that were measured: the four older looks use the same random numbers (the
+    figure pins them to the draws of 2026-12-01), and `dotted` draws its own after them."""
+    next_number = {}
+    for name in HELD_OUT:
+        rng = np.random.default_rng(41)
+        held_out_style(name, rng)
+        next_number[name] = rng.random()
+    assert {next_number[name] for name in ('wave', 'shadow', 'grid', 'poster')} == {
+        0.7225616775983184}
+    assert next_number['dotted'] == 0.8083053343337484
