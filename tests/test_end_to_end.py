@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import model_config
 import original_example
 from conftest import REPO, TINY, run_script
+from image_conversion import Conversion
 from training import VALIDATION_SEED
 
 
@@ -259,6 +261,13 @@ def test_the_robust_recipe_trains_and_its_checkpoint_infers(tmp_path, font):
     hyperparameters = json.loads((tmp_path / 'robust-config.json').read_text())['hyperparameters']
     assert (hyperparameters['style'], hyperparameters['conversion']) == ('robust', 'ink')
     assert (hyperparameters['num_columns'], hyperparameters['column_height']) == (160, 60)
+    assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
+
+
+def test_a_model_trained_through_ink_crop_reads_through_it(tmp_path, font):
+    prefix = tmp_path / 'crop'
+    train_one_batch(prefix, font, '--conversion', 'ink_crop', '--num_hidden', 16)
+    assert model_config.load(str(prefix)).conversion == Conversion('ink_crop', 80, 30)
     assert read_a_drawn_captcha(prefix, 1, tmp_path, font).startswith('Digits: [')
 
 

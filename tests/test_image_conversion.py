@@ -2,8 +2,9 @@
 import cv2
 import numpy as np
 import pytest
+from captcha.image import ImageCaptcha
 
-from image_conversion import Conversion, decode_image, network_input, read_image
+from image_conversion import Conversion, decode_image, network_input, read_image, text_box
 
 
 def test_network_input_reads_columns_left_to_right():
@@ -84,3 +85,29 @@ def test_ink_leaves_gray_images_on_white_as_they_are():
     gray[0], gray[-1], gray[:, 0], gray[:, -1] = 255, 255, 255, 255  # a white background
     bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     np.testing.assert_array_equal(Conversion('ink', 160, 60).view(bgr), gray)
+
+
+def _captcha(font, text='4071'):
+    """A real 160x60 captcha-package captcha, BGR."""
+    image = ImageCaptcha(fonts=[font]).generate_image(text)
+    return cv2.cvtColor(np.asarray(image.convert('RGB')), cv2.COLOR_RGB2BGR)
+
+
+def test_the_text_box_of_a_small_captcha_on_a_large_canvas_holds_it_and_little_else(font):
+    canvas = np.full((360, 640, 3), (170, 210, 230), np.uint8)  # a tinted 640x360 page
+    cv2.circle(canvas, (80, 80), 40, (90, 40, 140), -1)          # and a blob far from it
+    canvas[200:260, 300:460] = _captcha(font)
+    top, bottom, left, right = text_box(canvas, 160 / 60)
+    assert top <= 205 and bottom >= 255 and left <= 305 and right >= 455
+    assert (bottom - top) * (right - left) < 0.25 * 360 * 640
+    ink = Conversion('ink', 160, 60).view(canvas) < 128
+    cropped = Conversion('ink_crop', 160, 60).view(canvas) < 128
+    assert cropped.any(axis=0).sum() > 1.5 * ink.any(axis=0).sum()  # the text spans more steps
+
+
+def test_a_captcha_whose_text_fills_it_is_not_cut(font):
+    captcha = _captcha(font)
+    assert text_box(captcha, 160 / 60) == (0, 60, 0, 160)
+    np.testing.assert_array_equal(Conversion('ink_crop', 160, 60).view(captcha),
+                                  Conversion('ink', 160, 60).view(captcha))
+    assert text_box(np.full((50, 50, 3), 255, np.uint8), 160 / 60) == (0, 50, 0, 50)
