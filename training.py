@@ -26,7 +26,7 @@ from alphabet import DIGITS, Alphabet
 from captcha_generator import MPCaptcha, TextCaptcha
 from ctc_metrics import CtcMetrics
 from fonts import find_fonts
-from hyperparameters import RECIPES, XAVIER, finetuning
+from hyperparameters import NETWORK_FIELDS, RECIPES, XAVIER, finetuning
 from model_config import ModelConfig
 from ocr_iter import OCRIter, drawn_set, in_order_iter
 from training_log import EpochLog
@@ -58,6 +58,12 @@ def settings(args, earlier):
     elif earlier is not None:
         hp = earlier.hp
     hp = dataclasses.replace(hp, **args.explicit)
+    if args.finetune is not None:
+        replaced = [f"{name} {getattr(earlier.hp, name)!r} by {value!r}"
+                    for name, value in args.explicit.items()
+                    if name in NETWORK_FIELDS and value != getattr(earlier.hp, name)]
+        if replaced:
+            logging.info("Replacing the checkpoint's network settings: %s", ', '.join(replaced))
     if args.finetune is not None and hp.num_steps > earlier.hp.num_steps:
         logging.info("Reading in %d LSTM steps where the checkpoint read in %d: fine-tuning "
                      "reads better in more, and column pooling has no parameters "

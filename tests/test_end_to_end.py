@@ -335,10 +335,12 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
     result = run_script('lstm_ocr_train.py', '--finetune', f"{prefix}-0002", '--charset',
                         '0-9A-Z', '--learning_rate', 1e-12, '--num_epoch', 1, '--batch_size',
                         16, '--train_data', folder / 'images', '--cache_dir', folder / 'cache',
-                        '--prefix', finetuned)
+                        '--conversion', 'ink_crop', '--prefix', finetuned)
     assert result.returncode == 0, result.stderr
     assert 'Labels are folded to upper case' in result.stderr
     assert 'Reading in 40 LSTM steps where the checkpoint read in 20' in result.stderr
+    assert ("Replacing the checkpoint's network settings: conversion 'ink' by 'ink_crop'"
+            in result.stderr)
     assert '11 of 37 classes carried over (the blank and 10 characters)' in result.stderr
     _, before, _ = mx.model.load_checkpoint(str(prefix), 2)
     _, after, _ = mx.model.load_checkpoint(str(finetuned), 1)
@@ -353,3 +355,4 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
     assert settings['hyperparameters']['num_hidden'] == 16  # the network of the checkpoint
     assert settings['hyperparameters']['column_pool'] == 2  # in 40 steps, twice its 20
     assert settings['hyperparameters']['augment'] is True  # fine-tuning's own settings
+    assert settings['hyperparameters']['conversion'] == 'ink_crop'  # as given
