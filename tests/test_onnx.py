@@ -19,6 +19,7 @@ VARIANTS = {  # name: (training options, charset the captchas are drawn from)
     'unrolled': ([], None),
     'fused': (['--rnn', 'fused'], None),
     'strided': (['--conv_stride', 2], None),
+    'ink_crop': (['--conversion', 'ink_crop'], None),
     'warpctc': (['--loss', 'warpctc'], None),
     'seed': (['--recipe', 'seed', '--num_hidden', 16, '--batch_size', 16,
               '--train_epoch_size', 64, '--eval_epoch_size', 32, '--num_proc', 1, '--seed', 3],
