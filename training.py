@@ -59,16 +59,7 @@ def settings(args, earlier):
         hp = earlier.hp
     hp = dataclasses.replace(hp, **args.explicit)
     if args.finetune is not None:
-        replaced = [f"{name} {getattr(earlier.hp, name)!r} by {value!r}"
-                    for name, value in args.explicit.items()
-                    if name in NETWORK_FIELDS and value != getattr(earlier.hp, name)]
-        if replaced:
-            logging.info("Replacing the checkpoint's network settings: %s", ', '.join(replaced))
-    if args.finetune is not None and hp.num_steps > earlier.hp.num_steps:
-        logging.info("Reading in %d LSTM steps where the checkpoint read in %d: fine-tuning "
-                     "reads better in more, and column pooling has no parameters "
-                     "(--column_pool %d keeps %d)", hp.num_steps, earlier.hp.num_steps,
-                     earlier.hp.column_pool, earlier.hp.num_steps)
+        log_network_changes(args.explicit, earlier.hp, hp)
     why = hp.problem()
     if why:
         raise ValueError(why)
@@ -77,6 +68,21 @@ def settings(args, earlier):
         raise ValueError(f"cannot resume: {args.prefix} reads {earlier.charset!r}, not "
                          f"--charset {charset!r}; fine-tune with --finetune to change it")
     return hp, Alphabet(charset)
+
+
+def log_network_changes(explicit, checkpoint_hp, hp):
+    """Say how a fine-tuned network differs from its checkpoint's: settings given on the
+    command line, and more LSTM steps."""
+    replaced = [f"{name} {getattr(checkpoint_hp, name)!r} by {value!r}"
+                for name, value in explicit.items()
+                if name in NETWORK_FIELDS and value != getattr(checkpoint_hp, name)]
+    if replaced:
+        logging.info("Replacing the checkpoint's network settings: %s", ', '.join(replaced))
+    if hp.num_steps > checkpoint_hp.num_steps:
+        logging.info("Reading in %d LSTM steps where the checkpoint read in %d: fine-tuning "
+                     "reads better in more, and column pooling has no parameters "
+                     "(--column_pool %d keeps %d)", hp.num_steps, checkpoint_hp.num_steps,
+                     checkpoint_hp.column_pool, checkpoint_hp.num_steps)
 
 
 class Data:
