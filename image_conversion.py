@@ -2,7 +2,8 @@
 
 Every path goes through here: captchas drawn for training, RecordIO and labelled-folder
 datasets, and both readers (MXNet and ONNX Runtime). An image file is decoded by OpenCV into
-BGR colour (transparent pixels laid on white, as a browser shows them), and a `Conversion`
+BGR colour (transparent pixels laid on white, as a browser shows them; GIF, which OpenCV's
+wheels do not decode, by Pillow: its first frame), and a `Conversion`
 turns it into the network's *view*: a uint8 image of `height` x `width`. The network input
 is the view transposed and scaled to [0, 1], (width, height) float32: row t is pixel column
 t, so that the LSTM reads the image left to right, one column per step.
@@ -18,8 +19,9 @@ t, so that the LSTM reads the image left to right, one column per step.
   whose text is a small part of a large canvas; an image whose text fills it is not cut.
 
 A model records its conversion in its settings (model_config.py), so it is read exactly as
-it was trained. Only numpy and OpenCV here.
+it was trained. Only numpy and OpenCV here, and Pillow for GIF files.
 """
+import io
 import os
 from dataclasses import dataclass
 
@@ -45,10 +47,32 @@ def decode_image(data, name='image'):
         raise ValueError(f"{name} is a truncated JPEG: copy or download it again")
     if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-16:]:
         raise ValueError(f"{name} is a truncated PNG: copy or download it again")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if data[:6] in (b'GIF87a', b'GIF89a'):
+        if data.rstrip(b'\0')[-1:] != b';':  # a GIF ends with its trailer byte
+            raise ValueError(f"{name} is a truncated GIF: copy or download it again")
+        image = decode_gif(data, name)
+    else:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise ValueError(f"cannot read {name}: give a JPEG, PNG, BMP, GIF, WebP or TIFF file")
     return to_bgr(image)
+
+
+def decode_gif(data, name):
+    """A GIF file's first frame -> BGRA uint8, or None if it cannot be decoded.
+
+    OpenCV's pip wheels are built without a GIF decoder, and many sites serve captchas as GIF.
+    """
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ValueError(f"{name} is a GIF, which needs Pillow: pip install pillow") from None
+    try:
+        with Image.open(io.BytesIO(data)) as gif:
+            rgba = np.asarray(gif.convert('RGBA'))
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return np.ascontiguousarray(rgba[:, :, [2, 1, 0, 3]])
 
 
 def read_image(path):

@@ -7,6 +7,7 @@ import cv2
 import mxnet as mx
 import numpy as np
 import pytest
+from PIL import Image
 
 import datasets
 from alphabet import Alphabet, parse_charset
@@ -42,6 +43,16 @@ def test_a_folder_is_packed_once_and_reused_while_unchanged(tmp_path, font):
     name = sorted(os.listdir(tmp_path / 'mine'))[0]
     os.rename(tmp_path / 'mine' / name, tmp_path / 'mine' / f"zzzzz_{name}")
     assert datasets.pack(str(tmp_path / 'mine'), str(cache)) != packed  # changed: packed anew
+
+
+def test_gif_and_jpeg_files_pack_like_png(tmp_path, font):
+    texts = write_folder(tmp_path / 'mine', font, count=3)
+    for path, suffix in zip(sorted((tmp_path / 'mine').iterdir())[:2], ('.gif', '.jpg')):
+        Image.open(path).convert('RGB').save(path.with_suffix(suffix))
+        path.unlink()
+    views, read_texts, names = datasets.load(str(tmp_path / 'mine'), Conversion(), str(tmp_path))
+    assert sorted(read_texts) == texts and views.shape == (3, 30, 80)
+    assert sorted(os.path.splitext(name)[1] for name in names) == ['.gif', '.jpg', '.png']
 
 
 @pytest.mark.parametrize('separator,header', [(',', 'path,text\n'), ('\t', '')])

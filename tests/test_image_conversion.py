@@ -1,7 +1,11 @@
 """The one image conversion, used by training and by both readers."""
+import io
+import sys
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from captcha_styles import CAPTCHA_NOISE, Drawer
 from image_conversion import Conversion, decode_image, network_input, read_image, text_box
@@ -47,6 +51,54 @@ def test_cut_off_files_are_refused(cut, says):
                                                               dtype=np.uint8))[1].tobytes()
     with pytest.raises(ValueError, match=says):
         decode_image(data[:len(data) // 2])
+
+
+def _gif_bytes(frames, **save):
+    """RGB uint8 frames -> the bytes of a GIF file Pillow writes (one frame, or an animation)."""
+    buffer = io.BytesIO()
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(buffer, 'GIF', save_all=True, append_images=images[1:], **save)
+    return buffer.getvalue()
+
+
+def _stripes(colours):
+    """A 60x160 RGB image in stripes of a few colours: a GIF palette holds them exactly."""
+    rgb = np.zeros((60, 160, 3), np.uint8)
+    for i, colour in enumerate(colours):
+        rgb[:, i * 160 // len(colours):] = colour
+    return rgb
+
+
+def test_gif_files_read_as_their_first_frame():
+    first = _stripes([(250, 240, 200), (20, 40, 160), (200, 30, 30)])
+    second = _stripes([(0, 0, 0), (255, 255, 255)])
+    for frames in ([first], [first, second]):
+        bgr = decode_image(_gif_bytes(frames))
+        np.testing.assert_array_equal(bgr, first[:, :, ::-1])
+
+
+def test_transparent_gif_pixels_lie_on_white():
+    image = Image.fromarray(_stripes([(0, 0, 0), (10, 200, 10)])).convert('P', palette=Image.Palette.ADAPTIVE)
+    transparent = image.getpixel((0, 0))   # black, the left half
+    buffer = io.BytesIO()
+    image.save(buffer, 'GIF', transparency=transparent)
+    bgr = decode_image(buffer.getvalue())
+    assert bgr[0, 0].tolist() == [255, 255, 255] and bgr[0, 159].tolist() == [10, 200, 10]
+
+
+def test_cut_off_gif_is_refused():
+    data = _gif_bytes([np.random.RandomState(1).randint(0, 256, (60, 160, 3), dtype=np.uint8)])
+    with pytest.raises(ValueError, match='truncated GIF'):
+        decode_image(data[:len(data) // 2])
+    with pytest.raises(ValueError, match='cannot read'):
+        decode_image(data[:6] + b'\0' * 20 + b';')
+
+
+def test_gif_without_pillow_says_what_to_install(monkeypatch):
+    data = _gif_bytes([_stripes([(0, 0, 0), (255, 255, 255)])])
+    monkeypatch.setitem(sys.modules, 'PIL', None)  # as where only the reader's packages are
+    with pytest.raises(ValueError, match='needs Pillow: pip install pillow'):
+        decode_image(data)
 
 
 def test_unknown_conversion_is_refused():
