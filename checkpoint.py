@@ -132,8 +132,10 @@ def carry_over_classes(old_args, old_config, new_config, params, loaded):
         weight[new_row] = old_weight[old_row]
         bias[new_row] = old_args['pred_fc_bias'][old_row]
     loaded['pred_fc_weight'], loaded['pred_fc_bias'] = weight, bias
+    rest = new_config.alphabet.num_classes - len(shared)
     return (f"Output layer: {len(shared)} of {new_config.alphabet.num_classes} classes carried "
-            f"over (the blank and {len(shared) - 1} characters), the rest initialised")
+            f"over (the blank and {len(shared) - 1} characters)"
+            + (f", {rest} initialised" if rest else ""))
 
 
 def reading_symbol(prefix, epoch):

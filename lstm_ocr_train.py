@@ -5,6 +5,7 @@ labelled images.
     python lstm_ocr_train.py --gpu 1 --num_proc 4 --loss warpctc font/Ubuntu-M.ttf
     python lstm_ocr_train.py --charset 0-9A-Z --length 4-6 font/
     python lstm_ocr_train.py --train_data my_captchas/ --finetune model/ocr-0030
+    python lstm_ocr_train.py --train_data my_captchas/ --charset 0-9a-z --finetune model/alnum-0020
 
 Worker processes draw fresh training captchas every epoch, or a labelled dataset (a folder
 of images named after their text, a labels file, or a RecordIO file) is read into memory;
@@ -77,7 +78,8 @@ def add_run_options(parser):
                              "epoch, with its settings")
     parser.add_argument('--finetune', metavar='CHECKPOINT',
                         help="start from the parameters of checkpoint PREFIX-NNNN (e.g. "
-                             "model/ocr-0030) that fit; its network settings (read in at "
+                             "model/ocr-0030, digits, or model/alnum-0020, letters and "
+                             "digits) that fit; its network settings (read in at "
                              "least 40 LSTM steps), and training settings for a few hundred "
                              "images")
     parser.add_argument('--metric', choices=['acc', 'lcs'], default='acc',

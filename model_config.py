@@ -22,6 +22,10 @@ FORMAT = 'lstm-ocr-config/1'
 SHIPPED_PREFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model', 'ocr')
 SHIPPED_EPOCH = 30  # model/ocr-0030.params: the model this example ships
 SHIPPED_ONNX = f"{SHIPPED_PREFIX}.onnx"  # the same model exported (export_onnx.py)
+# model/alnum-0020: the shipped model trained on for letters and digits (0-9a-zA-Z, 4 to 6
+# characters), a starting point for fine-tuning on labelled captchas with letters
+ALNUM_PREFIX = os.path.join(os.path.dirname(SHIPPED_PREFIX), 'alnum')
+ALNUM_EPOCH = 20
 ONNX_METADATA_KEY = 'lstm_ocr_config'  # an exported model's settings, in its ONNX metadata
 
 

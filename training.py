@@ -298,7 +298,22 @@ def starting_params(args, earlier, module, config, init_states):
         prefix, epoch, earlier, module.symbol, input_shapes(config, init_states), config)
     for note in notes:
         logging.info(note)
+    suggest_letters_model(prefix, earlier, config)
     return dict(arg_params=arg_params, aux_params=aux_params, allow_missing=True)
+
+
+def suggest_letters_model(prefix, earlier, config):
+    """Point to the shipped letters-and-digits model where a run fine-tunes another
+    checkpoint for characters it has never read and that model reads them all."""
+    new = set(config.charset) - set(earlier.charset)
+    alnum = model_config.load(model_config.ALNUM_PREFIX)
+    if (not new or alnum is None or not set(config.charset) <= set(alnum.charset)
+            or os.path.abspath(prefix) == model_config.ALNUM_PREFIX):
+        return
+    logging.info(f"{len(new)} characters of --charset are new to the checkpoint; "
+                 f"--finetune {os.path.relpath(model_config.ALNUM_PREFIX)}-"
+                 f"{model_config.ALNUM_EPOCH:04d} starts from a model that reads them "
+                 "all (README, \"Train on your own captchas\")")
 
 
 def callbacks(args, config, module, rank, count, interrupts, epoch_log):
