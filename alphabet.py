@@ -36,6 +36,17 @@ def parse_charset(text):
     return ''.join(chars)
 
 
+def covering_charset(texts):
+    """The charset, in ranges, that spells every text: whole ranges of the digits and the
+    letters of each case they use, other characters as they are. ['A7', 'b'] -> '0-9a-zA-Z'."""
+    used = set(''.join(texts))
+    ranges = [('0-9', DIGITS), ('a-z', 'abcdefghijklmnopqrstuvwxyz'),
+              ('A-Z', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')]
+    kept = ''.join(name for name, chars in ranges if used & set(chars))
+    others = used - set(''.join(chars for _, chars in ranges))
+    return kept + ''.join(sorted(others)).replace('-', '') + ('-' if '-' in others else '')
+
+
 def steps_needed(text):
     """CTC steps a label needs: one per character, plus a blank between equal neighbours."""
     return len(text) + sum(a == b for a, b in zip(text, text[1:]))
@@ -68,14 +79,17 @@ class Alphabet:
             return text.upper()
         return text
 
-    def problem(self, text, num_label, num_steps=None):
-        """Why `text` (already folded) cannot be a label of this model, or None."""
+    def problem(self, text, num_label, num_steps=None, charset_hint=None):
+        """Why `text` (already folded) cannot be a label of this model, or None.
+        `charset_hint`: a charset that spells every label, to suggest."""
         if not text:
             return "its label is empty"
         unknown = sorted({c for c in text if c not in self.index})
         if unknown:
+            fix = (f"--charset {charset_hint} spells every label" if charset_hint else
+                   "set --charset")
             return (f"its label {text!r} has {''.join(unknown)!r}, not in the alphabet "
-                    f"{self.chars!r} (set --charset)")
+                    f"{self.chars!r} ({fix})")
         if len(text) > num_label:
             return (f"its label {text!r} has {len(text)} characters, more than --num_label "
                     f"{num_label}")

@@ -21,7 +21,7 @@ import cv2
 import mxnet as mx
 import numpy as np
 
-from alphabet import DIGITS, Alphabet
+from alphabet import DIGITS, Alphabet, covering_charset
 from cli import progress
 from image_conversion import decode_image
 from labelled_files import labelled_files
@@ -145,9 +145,10 @@ def encode_labels(texts, names, alphabet, num_label, num_steps):
     """Texts -> labels (n, num_label) float32 for `alphabet`, folded to its case. Raises
     ValueError naming the first captcha whose label cannot be one."""
     labels = np.zeros((len(texts), num_label), dtype=np.float32)
+    charset_hint = covering_charset(alphabet.fold(text) for text in texts)
     for row, text, name in zip(labels, texts, names):
         folded = alphabet.fold(text)
-        why = alphabet.problem(folded, num_label, num_steps)
+        why = alphabet.problem(folded, num_label, num_steps, charset_hint)
         if why:
             raise ValueError(f"{name} cannot be trained on: {why}")
         row[:] = alphabet.encode(folded, num_label)

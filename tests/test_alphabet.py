@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from alphabet import Alphabet, parse_charset, steps_needed
+from alphabet import Alphabet, covering_charset, parse_charset, steps_needed
 
 
 @pytest.mark.parametrize('text,chars', [
@@ -50,6 +50,8 @@ def test_one_case_alphabets_fold_labels_and_mixed_ones_do_not():
 def test_problems_name_what_to_fix():
     az = Alphabet(parse_charset('0-9A-Z'))
     assert 'not in the alphabet' in az.problem('A-1', 4)
+    assert az.problem('A-1', 4, charset_hint='0-9A-Z-').endswith(
+        "(--charset 0-9A-Z- spells every label)")
     assert 'more than --num_label 4' in az.problem('ABCDE', 4)
     assert 'needs 5 CTC steps' in az.problem('AAA', 4, num_steps=4)
     assert 'empty' in az.problem('', 4)
@@ -60,3 +62,13 @@ def test_problems_name_what_to_fix():
 
 def test_steps_needed_counts_a_blank_between_repeats():
     assert steps_needed('1234') == 4 and steps_needed('1123') == 5 and steps_needed('111') == 5
+
+
+@pytest.mark.parametrize('texts,charset', [
+    (['0089', '12'], '0-9'), (['A7K2Q', 'BB1'], '0-9A-Z'), (['ab'], 'a-z'),
+    (['A7', 'b'], '0-9a-zA-Z'), (['1+2=', '3-4'], '0-9+=-'), (['x-'], 'a-z-'),
+])
+def test_covering_charset_spells_every_text(texts, charset):
+    assert covering_charset(texts) == charset
+    chars = parse_charset(charset)
+    assert set(''.join(texts)) <= set(chars)

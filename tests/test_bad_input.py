@@ -193,7 +193,7 @@ def train_on(folder, tmp_path, *args):
 
 
 @pytest.mark.parametrize('charset,length,args,says', [
-    ('0-9A-Z', '5', [], "has '"),                                # letters, digit model
+    ('0-9A-Z', '5', [], "(--charset 0-9A-Z spells every label)"),  # letters, digit model
     ('0-9', '5', ['--num_label', 4], 'more than --num_label 4'),
     ('0-9', '6', ['--num_columns', 16, '--column_pool', 4], 'CTC steps'),
 ])
