@@ -48,7 +48,7 @@ def decode_image(data, name='image'):
     if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-16:]:
         raise ValueError(f"{name} is a truncated PNG: copy or download it again")
     if data[:6] in (b'GIF87a', b'GIF89a'):
-        if data.rstrip(b'\0')[-1:] != b';':  # a GIF ends with its trailer byte
+        if data.rstrip(b'\0 \t\r\n')[-1:] != b';':  # a GIF ends with its trailer byte
             raise ValueError(f"{name} is a truncated GIF: copy or download it again")
         image = decode_gif(data, name)
     else:
