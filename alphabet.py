@@ -40,10 +40,9 @@ def covering_charset(texts):
     """The charset, in ranges, that spells every text: whole ranges of the digits and the
     letters of each case they use, other characters as they are. ['A7', 'b'] -> '0-9a-zA-Z'."""
     used = set(''.join(texts))
-    ranges = [('0-9', DIGITS), ('a-z', 'abcdefghijklmnopqrstuvwxyz'),
-              ('A-Z', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')]
-    kept = ''.join(name for name, chars in ranges if used & set(chars))
-    others = used - set(''.join(chars for _, chars in ranges))
+    ranges = {spec: set(parse_charset(spec)) for spec in ('0-9', 'a-z', 'A-Z')}
+    kept = ''.join(spec for spec, chars in ranges.items() if used & chars)
+    others = used.difference(*ranges.values())
     return kept + ''.join(sorted(others)).replace('-', '') + ('-' if '-' in others else '')
 
 

@@ -145,9 +145,9 @@ def encode_labels(texts, names, alphabet, num_label, num_steps):
     """Texts -> labels (n, num_label) float32 for `alphabet`, folded to its case. Raises
     ValueError naming the first captcha whose label cannot be one."""
     labels = np.zeros((len(texts), num_label), dtype=np.float32)
-    charset_hint = covering_charset(alphabet.fold(text) for text in texts)
-    for row, text, name in zip(labels, texts, names):
-        folded = alphabet.fold(text)
+    folded_texts = [alphabet.fold(text) for text in texts]
+    charset_hint = covering_charset(folded_texts)
+    for row, folded, name in zip(labels, folded_texts, names):
         why = alphabet.problem(folded, num_label, num_steps, charset_hint)
         if why:
             raise ValueError(f"{name} cannot be trained on: {why}")

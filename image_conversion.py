@@ -43,12 +43,12 @@ def decode_image(data, name='image'):
     if not data:
         raise ValueError(f"{name} is an empty file")
     # OpenCV decodes a cut-off JPEG or PNG without complaint, greying out the missing part
-    if data[:2] == b'\xff\xd8' and data.rstrip(b'\0 \t\r\n')[-2:] != b'\xff\xd9':
+    if data[:2] == b'\xff\xd8' and not ends_with(data, b'\xff\xd9'):
         raise ValueError(f"{name} is a truncated JPEG: copy or download it again")
     if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-16:]:
         raise ValueError(f"{name} is a truncated PNG: copy or download it again")
     if data[:6] in (b'GIF87a', b'GIF89a'):
-        if data.rstrip(b'\0 \t\r\n')[-1:] != b';':  # a GIF ends with its trailer byte
+        if not ends_with(data, b';'):  # a GIF's trailer byte
             raise ValueError(f"{name} is a truncated GIF: copy or download it again")
         image = decode_gif(data, name)
     else:
@@ -56,6 +56,11 @@ def decode_image(data, name='image'):
     if image is None or image.size == 0:
         raise ValueError(f"cannot read {name}: give a JPEG, PNG, BMP, GIF, WebP or TIFF file")
     return to_bgr(image)
+
+
+def ends_with(data, marker):
+    """Whether an image file ends with `marker`, past the padding some writers add."""
+    return data.rstrip(b'\0 \t\r\n').endswith(marker)
 
 
 def decode_gif(data, name):
