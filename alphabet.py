@@ -8,6 +8,8 @@ folded to its case, since such a model cannot tell the cases apart.
 
 No mxnet here: generator workers, datasets and the ONNX reader import it too.
 """
+import shlex
+
 import numpy as np
 
 DIGITS = '0123456789'
@@ -85,7 +87,7 @@ class Alphabet:
             return "its label is empty"
         unknown = sorted({c for c in text if c not in self.index})
         if unknown:
-            fix = (f"--charset {charset_hint} spells every label" if charset_hint else
+            fix = (f"--charset {shlex.quote(charset_hint)} spells every label" if charset_hint else
                    "set --charset")
             return (f"its label {text!r} has {''.join(unknown)!r}, not in the alphabet "
                     f"{self.chars!r} ({fix})")

@@ -16,16 +16,23 @@ from hyperparameters import XAVIER
 
 
 def check_writable(prefix):
-    """Create the folder of `prefix` if it is missing; raise ValueError unless checkpoints
-    can be written there."""
+    """Raise ValueError unless checkpoints can be written at `prefix`: its folder, or the
+    nearest folder above it that exists, must be a writable folder. Creates nothing, so a
+    run that stops on bad data leaves no empty folder behind (create_folder does that)."""
     folder = os.path.dirname(os.path.abspath(prefix))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"cannot create checkpoint folder {folder!r} ({err.strerror}): change "
-                         "--prefix")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"checkpoint folder {folder!r} is not writable: change --prefix")
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"cannot create checkpoint folder {folder!r}: {existing!r} is a file: "
+                         "change --prefix")
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"checkpoint folder {existing!r} is not writable: change --prefix")
+
+
+def create_folder(prefix):
+    """Create the folder of `prefix` (checked by check_writable) if it is missing."""
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
 
 
 def params_path(prefix, epoch):

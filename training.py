@@ -349,6 +349,8 @@ def fit(args, interrupts, under_launcher, start):
         val_iter = in_order_iter(validation_set(args, config, data, held_out), hp.batch_size,
                                  init_states, config.num_label, shape)
         train_metric = make_metric(config.loss, [args.metric], hp.num_steps)
+        if rank == 0:
+            checkpoint.create_folder(args.prefix)
         epoch_log = EpochLog(f"{args.prefix}-log.csv" if rank == 0 else None, start,
                              train_metric, count * hp.batch_size, args.load_epoch or 0)
         module.fit(train_data=train_iter, eval_data=val_iter, eval_metric=train_metric,

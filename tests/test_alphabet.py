@@ -52,6 +52,8 @@ def test_problems_name_what_to_fix():
     assert 'not in the alphabet' in az.problem('A-1', 4)
     assert az.problem('A-1', 4, charset_hint='0-9A-Z-').endswith(
         "(--charset 0-9A-Z- spells every label)")
+    assert az.problem('A&1', 4, charset_hint='0-9A-Z&').endswith(  # quoted for the shell
+        "(--charset '0-9A-Z&' spells every label)")
     assert 'more than --num_label 4' in az.problem('ABCDE', 4)
     assert 'needs 5 CTC steps' in az.problem('AAA', 4, num_steps=4)
     assert 'empty' in az.problem('', 4)

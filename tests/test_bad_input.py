@@ -200,9 +200,11 @@ def train_on(folder, tmp_path, *args):
 def test_labels_a_model_cannot_hold_name_the_first_file(charset, length, args, says, tmp_path,
                                                         font):
     files = labelled_folder(tmp_path / 'mine', font, charset, length)
-    line = assert_error_ends_the_log(train_on(tmp_path / 'mine', tmp_path, *args))
+    new_folder = tmp_path / 'run'
+    line = assert_error_ends_the_log(train_on(tmp_path / 'mine', tmp_path, *args, '--prefix',
+                                              new_folder / 'ocr'))
     assert says in line and any(str(f) in line for f in files)
-    assert not list(tmp_path.glob('ocr-*'))  # nothing written
+    assert not new_folder.exists()  # nothing written, not even the checkpoint folder
 
 
 def test_a_few_unreadable_images_stop_training_or_are_skipped(tmp_path, font):
