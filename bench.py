@@ -329,8 +329,8 @@ def views_for(model, fonts, seed, count):
 
 
 def batched_read_rate(fonts, repeats):
-    """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does: on
-    every core (run it in_new_process)."""
+    """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does (two
+    views each, as its settings say): on every core (run it in_new_process)."""
     model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
     views = views_for(model, fonts, 0, 256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
@@ -338,7 +338,8 @@ def batched_read_rate(fonts, repeats):
 
 def onnx_read_rate(fonts, repeats):
     """Images/s of the shipped model's ONNX export reading batches of 256 through ONNX
-    Runtime, as lstm_ocr_infer.py --onnx does (run it in_new_process, like the MXNet one)."""
+    Runtime, as lstm_ocr_infer.py --onnx does, two views each (run it in_new_process, like
+    the MXNet one)."""
     model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     views = views_for(model, fonts, 0, 256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)

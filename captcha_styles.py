@@ -14,8 +14,8 @@ arrays: a few milliseconds an image.
 
 `HELD_OUT` styles are for measuring only. Each uses effects that `training_style` never
 draws (a wave warp of the rows, checkerboard, striped and grid backgrounds, drop shadows,
-glyphs printed as a screen of dots) and is drawn with fonts from unseen/, families
-training never sees.
+glyphs printed as a screen of dots or filled with hatching) and is drawn with fonts from
+unseen/, families training never sees.
 """
 import random
 
@@ -266,6 +266,8 @@ def draw(glyphs, text, rng, style):
         coverage, owner = wave(coverage, owner, style['wave'])
     if style.get('halftone'):
         coverage = halftone(coverage, style['halftone'])
+    if style.get('hatch'):
+        coverage = hatch(coverage, style['hatch'])
     image = np.ascontiguousarray(background(rng, style), dtype=np.float32)  # lines draw on it
     base = style['background_colour']
     ink = text_colours(rng, style, owner, len(text))
@@ -341,6 +343,16 @@ def halftone(coverage, pitch):
     return coverage * on
 
 
+def hatch(coverage, period_angle):
+    """Glyphs filled with parallel lines `period` pixels apart, each about half that thick,
+    at `angle` degrees from the horizontal (a held-out effect)."""
+    period, angle = period_angle
+    h, w = coverage.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    across = ys * np.cos(np.radians(angle)) - xs * np.sin(np.radians(angle))
+    return coverage * (np.mod(across, period) < period / 2)
+
+
 def checker(rng, style, base):
     h, w = style['canvas']
     cell = max(3, h // 6)
@@ -393,14 +405,22 @@ def held_out_style(name, rng):
     # Every look above draws its knobs whichever is asked for. A look added later draws its
     # own only when asked for, after theirs: the older looks' captchas stay the ones their
     # test sets were drawn and measured with (a seed gives the same images as before).
-    if name == 'dotted':
-        looks['dotted'] = dict(canvas=(60, 180), halftone=int(rng.integers(4, 6)),
+    later_looks = {
+        'dotted': lambda: dict(canvas=(60, 180), halftone=int(rng.integers(4, 6)),
                                fill='solid', grain=6.0,
-                               background_colour=random_colour(rng, rng.uniform(0.8, 0.95)))
+                               background_colour=random_colour(rng, rng.uniform(0.8, 0.95))),
+        'hatched': lambda: dict(canvas=(64, 200), hatch=(int(rng.integers(3, 6)),
+                                                        float(rng.choice([0, 45, -45, 90]))),
+                                background='gradient', fill='per_character', lines_over=1,
+                                line_px=1,
+                                background_colour=random_colour(rng, rng.uniform(0.75, 0.95))),
+    }
+    if name in later_looks:
+        looks[name] = later_looks[name]()
     return dict(calm, **looks[name])
 
 
-HELD_OUT = ('wave', 'shadow', 'grid', 'poster', 'dotted')
+HELD_OUT = ('wave', 'shadow', 'grid', 'poster', 'dotted', 'hatched')
 
 STYLES = ('plain', 'robust') + HELD_OUT
 

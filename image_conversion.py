@@ -214,6 +214,13 @@ def text_box(bgr, aspect, work_height=120):
             int(np.ceil(right / scale)))
 
 
+def soften(views, sigma):
+    """Views (n, height, width) uint8 -> the same blurred by a Gaussian of `sigma` pixels: a
+    second view in which glyphs printed as dots or hatching become strokes again."""
+    blurred = [cv2.GaussianBlur(view, (0, 0), sigma) for view in views]
+    return np.array(blurred, dtype=np.uint8).reshape(views.shape)
+
+
 def network_input(views):
     """Views (n, height, width) uint8 -> network input (n, width, height) float32 in [0, 1]."""
     return np.ascontiguousarray(np.asarray(views, dtype=np.float32).transpose(0, 2, 1)) / 255

@@ -33,6 +33,10 @@ def parse_args():
     parser.add_argument('--beam', type=non_negative_int, default=0, metavar='N',
                         help="decode with CTC prefix beam search keeping N prefixes; "
                              "0 = greedy (best class per step)")
+    parser.add_argument('--one_view', action='store_true',
+                        help="read each image once, as converted, even where the model's "
+                             "settings add a blurred second reading (soft_view: the shipped "
+                             "model's do; README, \"Two views\"): half the time")
     parser.add_argument('--json', action='store_true',
                         help="print one JSON object per image: path, text (digits for a digit "
                              "model), confidence")
@@ -100,7 +104,7 @@ def main():
         fail(errors[0] if len(errors) == 1 else f"none of the {len(paths)} images could be read")
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
-    readings = read_views(model, views, args.beam)
+    readings = read_views(model, views, args.beam, args.one_view)
     if args.eval:
         truth_of = dict(zip(paths, truths))
         print_score([truth_of[path] for path in good], [r.text for r in readings])

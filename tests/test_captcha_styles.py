@@ -118,6 +118,14 @@ def test_a_halftone_prints_the_glyphs_as_a_screen_of_dots(glyphs):
     assert solid[gaps].any() and not dotted[gaps].any()  # nothing between the dots' rows
 
 
+def test_hatching_fills_the_glyphs_with_parallel_lines(glyphs):
+    solid, hatched = ink(drawn(glyphs)), ink(drawn(glyphs, hatch=(4, 0.0)))
+    assert 0.3 < hatched.sum() / solid.sum() < 0.7  # about half the ink is left
+    assert solid[2::4].any() and not hatched[2::4].any()  # nothing between the lines
+    upright = ink(drawn(glyphs, hatch=(4, 90.0)))
+    assert solid[:, 2::4].any() and not upright[:, 2::4].any()
+
+
 def test_a_look_added_later_leaves_the_older_looks_captchas_alone():
     """The README names each held-out test set by its seed, so a seed must keep drawing the
     captchas that were measured: the four older looks use the same random numbers (the

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from captcha_styles import CAPTCHA_NOISE, Drawer
-from image_conversion import Conversion, decode_image, network_input, read_image, text_box
+from image_conversion import (Conversion, decode_image, network_input, read_image, soften,
+                              text_box)
 
 
 def test_network_input_reads_columns_left_to_right():
@@ -17,6 +18,19 @@ def test_network_input_reads_columns_left_to_right():
     inputs = network_input(view[None])
     assert inputs.shape == (1, 80, 30) and inputs.dtype == np.float32
     assert np.all(inputs[0, 0] == 1.0) and np.all(inputs[0, 1:] == 0.0)
+
+
+def test_soften_joins_a_screen_of_dots_into_one_dark_stroke():
+    views = np.full((2, 60, 160), 255, np.uint8)
+    views[0, 20:40:4, 20:140:4] = views[0, 21:41:4, 21:141:4] = 0  # 2x2 dots, 4 pixels apart
+    views[0, 21:41:4, 20:140:4] = views[0, 20:40:4, 21:141:4] = 0
+    soft = soften(views, 1.5)
+    assert soft.shape == views.shape and soft.dtype == np.uint8
+    screen, stroke = views[0, 22:38, 22:138], soft[0, 22:38, 22:138]
+    assert screen.max() == 255 and stroke.max() < 210  # no white left between the dots
+    assert stroke.std() < 0.2 * screen.std()  # an even gray instead of a screen
+    assert soft[0, :10].min() == 255 and np.all(soft[1] == 255)  # away from the dots: as it was
+    assert soften(views[:0], 1.5).shape == (0, 60, 160)
 
 
 def test_plain_conversion_of_any_size_depth_and_colour():
