@@ -324,13 +324,16 @@ def bench_memory(fonts, batches):
 # --- inference --------------------------------------------------------------------------
 
 def views_for(model, fonts, seed, count):
-    """`count` fresh captchas as `model`'s views (its own conversion and size)."""
-    return TextCaptcha(fonts, conversion=model.config.conversion, seed=seed).get_batch(count)[0]
+    """`count` fresh captchas as the views `model` reads them through (Conversion.views, its
+    own conversion and size) -> uint8 (count, views, height, width)."""
+    captcha, config = TextCaptcha(fonts, seed=seed), model.config
+    return np.stack([config.conversion.views(captcha.draw(captcha.random_text()),
+                                             config.hp.crop_view) for _ in range(count)])
 
 
 def batched_read_rate(fonts, repeats):
-    """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does (two
-    views each, as its settings say): on every core (run it in_new_process)."""
+    """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does (every
+    view its settings name): on every core (run it in_new_process)."""
     model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
     views = views_for(model, fonts, 0, 256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
@@ -338,8 +341,8 @@ def batched_read_rate(fonts, repeats):
 
 def onnx_read_rate(fonts, repeats):
     """Images/s of the shipped model's ONNX export reading batches of 256 through ONNX
-    Runtime, as lstm_ocr_infer.py --onnx does, two views each (run it in_new_process, like
-    the MXNet one)."""
+    Runtime, as lstm_ocr_infer.py --onnx does, every view its settings name (run it
+    in_new_process, like the MXNet one)."""
     model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     views = views_for(model, fonts, 0, 256)
     return 256 / median_seconds(lambda: read_views(model, views), repeats)
@@ -376,7 +379,7 @@ def bench_onnx_parity(fonts, count):
     onnx_model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     texts_differ, largest_gap = 0, 0.0
     for start in range(0, count, 256):
-        inputs = network_input(views[start:start + 256])
+        inputs = network_input(views[start:start + 256, 0])  # each captcha's first view
         by_mxnet, by_onnx = mxnet_model.probabilities(inputs), onnx_model.probabilities(inputs)
         largest_gap = max(largest_gap, float(np.abs(by_mxnet - by_onnx).max()))
         texts_differ += sum(a != b for (a, _), (b, _) in zip(ctc.decode(by_mxnet),
@@ -414,8 +417,8 @@ def load_requests(fonts, count, bad_every):
             bodies.append(([b'not an image', png[:len(png) // 2], b''][i // bad_every % 3],
                            None))
         else:
-            view = model.config.conversion.view(decode_image(png))
-            bodies.append((png, read_views(model, view[None])[0].text))
+            views = model.config.conversion.views(decode_image(png), model.config.hp.crop_view)
+            bodies.append((png, read_views(model, views[None])[0].text))
     return bodies
 
 

@@ -120,11 +120,23 @@ class Conversion:
     def view(self, bgr):
         """BGR uint8 (H, W, 3) -> the network's view, uint8 (height, width)."""
         if self.name == 'ink_crop':
-            top, bottom, left, right = text_box(bgr, self.width / self.height)
-            bgr = bgr[top:bottom, left:right]
+            bgr = self.text_part(bgr)
         if self.name in ('ink', 'ink_crop'):  # shrunk first: the same view, 640x360 costs no more
             return ink_gray(self.fit(bgr))
         return self.fit(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+
+    def text_part(self, bgr):
+        """The part of a BGR image where its text is, in the view's aspect (text_box)."""
+        top, bottom, left, right = text_box(bgr, self.width / self.height)
+        return bgr[top:bottom, left:right]
+
+    def views(self, bgr, with_text_part=False):
+        """BGR -> the views a reader reads the image through, uint8 (k, height, width): its
+        view, and with `with_text_part` the view of the part where its text is."""
+        views = [self.view(bgr)]
+        if with_text_part:
+            views.append(self.view(self.text_part(bgr)))
+        return np.stack(views)
 
     def fit(self, image):
         """A gray or colour image of any size -> (height, width) by pixel-area averaging."""

@@ -35,8 +35,9 @@ def parse_args():
                              "0 = greedy (best class per step)")
     parser.add_argument('--one_view', action='store_true',
                         help="read each image once, as converted, even where the model's "
-                             "settings add a blurred second reading (soft_view: the shipped "
-                             "model's do; README, \"Two views\"): half the time")
+                             "settings add a blurred reading (soft_view) or one of the part "
+                             "where its text is (crop_view): the shipped model's add both "
+                             "(README, \"More views\"); a third of the time")
     parser.add_argument('--json', action='store_true',
                         help="print one JSON object per image: path, text (digits for a digit "
                              "model), confidence")
@@ -99,7 +100,8 @@ def main():
         paths, truths = truths_of(paths, labels, alphabet)
         if not paths:
             fail("no image is labelled with text the model can read")
-    good, views, errors = read_files(paths, model.config.conversion)
+    good, views, errors = read_files(paths, model.config.conversion,
+                                     model.config.hp.crop_view and not args.one_view)
     if not good:
         fail(errors[0] if len(errors) == 1 else f"none of the {len(paths)} images could be read")
     for error in errors:

@@ -16,7 +16,7 @@ import numpy as np
 import ctc
 from cli import positive_int, progress, use_every_core
 from ctc_metrics import exact_match, lcs_accuracy
-from image_conversion import network_input, soften
+from image_conversion import network_input, read_image, soften
 from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
 
 
@@ -67,38 +67,48 @@ def reading_record(reading, alphabet):
     return record
 
 
-def read_files(paths, conversion):
-    """Read every file it can -> (paths read, views (n, height, width) uint8, error messages)."""
+def read_files(paths, conversion, with_text_part=False):
+    """Read every file it can -> (paths read, views (n, k, height, width) uint8, error
+    messages): each image's views (Conversion.views)."""
     good, views, errors = [], [], []
     for path in paths:
         try:
-            views.append(conversion.read(path))
+            views.append(conversion.views(read_image(path), with_text_part))
             good.append(path)
         except ValueError as err:
             errors.append(str(err))
-    empty = np.zeros((0, conversion.height, conversion.width), np.uint8)
+    empty = np.zeros((0, 1 + with_text_part, conversion.height, conversion.width), np.uint8)
     return good, np.stack(views) if views else empty, errors
 
 
-# The blurred view's reading replaces the view's only when it is this many times as
+# Another view's reading replaces the first view's only when it is this many times as
 # confident. Chosen on draws kept apart from the test sets (README, "Two views"): with a
-# factor of 1, 1.5 and 2 the shipped model read 300 `hatched` captchas at 73.0 % each time
-# (0.7 % with one view), and 1,000 plain ones in unseen fonts at 91.4, 93.6 and 93.7 %
-# (93.8 % with one view).
-SOFT_VIEW_ODDS = 2.0
+# factor of 1, 1.5 and 2 the shipped model read 300 `hatched` captchas through a blurred
+# second view at 73.0 % each time (0.7 % with one view), and 1,000 plain ones in unseen
+# fonts at 91.4, 93.6 and 93.7 % (93.8 % with one view).
+OTHER_VIEW_ODDS = 2.0
 
 
 def read_views(model, views, beam_width=0, one_view=False):
-    """Views (n, height, width) -> [Reading]. Greedy decoding, or prefix beam search keeping
-    `beam_width` prefixes. Where the model's settings name a soft view (hp.soft_view), and
-    not `one_view`, every view is read blurred too, and that reading kept where it is
-    SOFT_VIEW_ODDS times as confident."""
-    views, sigma = np.asarray(views), model.config.hp.soft_view
-    if not sigma or one_view:
-        return read_batches(model, views, beam_width)
-    both = read_batches(model, np.concatenate([views, soften(views, sigma)]), beam_width)
-    return [blurred if blurred.confidence > SOFT_VIEW_ODDS * sharp.confidence else sharp
-            for sharp, blurred in zip(both[:len(views)], both[len(views):])]
+    """Views (n, height, width), or (n, k, height, width) with other views of each image
+    after its first (Conversion.views) -> [Reading]. Greedy decoding, or prefix beam search
+    keeping `beam_width` prefixes.
+
+    Unless `one_view`, the other views are read too, and so is the first view blurred where
+    the model's settings name a soft view (hp.soft_view); the most confident of those
+    readings replaces the first view's where it is OTHER_VIEW_ODDS times as confident."""
+    views = np.asarray(views)
+    first = views if views.ndim == 3 else views[:, 0]
+    others = [] if views.ndim == 3 or one_view else list(views[:, 1:].swapaxes(0, 1))
+    if model.config.hp.soft_view and not one_view:
+        others.append(soften(first, model.config.hp.soft_view))
+    readings = read_batches(model, np.concatenate([first] + others), beam_width)
+    count = len(first)
+    chosen = []
+    for index, sharp in enumerate(readings[:count]):
+        best = max(readings[index + count::count], key=lambda r: r.confidence, default=sharp)
+        chosen.append(best if best.confidence > OTHER_VIEW_ODDS * sharp.confidence else sharp)
+    return chosen
 
 
 def read_batches(model, views, beam_width):

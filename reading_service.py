@@ -57,7 +57,8 @@ class BatchReader:
         self.network.shutdown(wait=True)
 
     async def read(self, views):
-        """Views (n, height, width) uint8 -> [reading.Reading], n <= the model's batch size."""
+        """Views (n, k, height, width) uint8 (Conversion.views) -> [reading.Reading], n <= the
+        model's batch size."""
         done = asyncio.get_running_loop().create_future()
         self.pending.append((views, done))
         self.arrived.set()
@@ -124,12 +125,13 @@ async def read_limited(read_chunk, name, max_bytes):
     return bytes(data)
 
 
-def convert(images, conversion):
-    """[(name, bytes)] -> views (n, height, width). Raises RequestError naming the image."""
+def convert(images, conversion, with_text_part=False):
+    """[(name, bytes)] -> views (n, k, height, width) (Conversion.views). Raises RequestError
+    naming the image."""
     views = []
     for name, data in images:
         try:
-            views.append(conversion.view(decode_image(data, name)))
+            views.append(conversion.views(decode_image(data, name), with_text_part))
         except ValueError as err:
             raise RequestError(400, str(err))
     return np.stack(views)
@@ -164,7 +166,8 @@ def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32):
 
     async def read(request):
         images = await request_images(request, max_bytes, max_images)
-        readings = await request.app[READER_KEY].read(convert(images, config.conversion))
+        readings = await request.app[READER_KEY].read(convert(images, config.conversion,
+                                                              config.hp.crop_view))
         records = [reading_record(r, config.alphabet) for r in readings]
         if len(records) == 1:
             return web.json_response(records[0])

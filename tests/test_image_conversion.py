@@ -177,3 +177,16 @@ def test_a_captcha_whose_text_fills_it_is_not_cut(font):
     np.testing.assert_array_equal(Conversion('ink_crop', 160, 60).view(captcha),
                                   Conversion('ink', 160, 60).view(captcha))
     assert text_box(np.full((50, 50, 3), 255, np.uint8), 160 / 60) == (0, 50, 0, 50)
+
+
+def test_the_views_of_an_image_are_its_view_then_the_view_of_its_text(font):
+    canvas = np.full((360, 640, 3), (170, 210, 230), np.uint8)
+    canvas[200:260, 300:460] = _captcha(font)
+    conversion = Conversion('ink', 160, 60)
+    one, both = conversion.views(canvas), conversion.views(canvas, with_text_part=True)
+    assert one.shape == (1, 60, 160) and both.shape == (2, 60, 160) and both.dtype == np.uint8
+    np.testing.assert_array_equal(one[0], conversion.view(canvas))
+    np.testing.assert_array_equal(both[0], one[0])
+    np.testing.assert_array_equal(both[1], Conversion('ink_crop', 160, 60).view(canvas))
+    captcha = _captcha(font)  # text filling the image: its text part is the whole image
+    np.testing.assert_array_equal(*conversion.views(captcha, with_text_part=True))
