@@ -8,6 +8,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import pytest
 import requests
 
@@ -80,6 +81,29 @@ def test_an_image_as_the_body_reads_as_the_cli_reads_it(server, captchas, expect
         answer = requests.post(f"{server}/read", data=path.read_bytes(), timeout=10)
         assert answer.status_code == 200
         assert answer.json() == expected[str(path)]
+
+
+def test_small_text_on_a_large_canvas_reads_through_its_text_part_as_the_cli_reads_it(
+        server, tmp_path):
+    """The service reads every view the model's settings name, the part of the image where
+    its text is too (crop_view), as lstm_ocr_infer.py does: on `poster` captchas that view
+    changes what is read."""
+    drawn = tmp_path / 'drawn'
+    result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'poster',
+                        '--count', 6, '--out', drawn, '--seed', 7)
+    assert result.returncode == 0, result.stderr
+    posters = []
+    for path in sorted(drawn.iterdir()):  # as JPEG, to fit the service's --max_bytes
+        posters.append(tmp_path / f"{path.stem}.jpg")
+        cv2.imwrite(str(posters[-1]), cv2.imread(str(path)), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    by_cli = [run_script('lstm_ocr_infer.py', '--onnx', SHIPPED_ONNX, '--json', *flags,
+                         *posters).stdout.splitlines() for flags in ([], ['--one_view'])]
+    assert by_cli[0] != by_cli[1]
+    for path, line in zip(posters, by_cli[0]):
+        answer = requests.post(f"{server}/read", data=path.read_bytes(), timeout=10)
+        assert answer.status_code == 200
+        record = json.loads(line)
+        assert record.pop('path') == str(path) and answer.json() == record
 
 
 def test_several_images_in_one_multipart_request(server, captchas, expected):
