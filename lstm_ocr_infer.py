@@ -17,10 +17,10 @@ import json
 import os
 import sys
 
-from cli import Parser, fail, non_negative_int
+from cli import Parser, fail
 from labelled_files import image_files, labelled_files
-from reading import (add_model_arguments, load_model, read_files, read_views,
-                     reading_record, score)
+from reading import (add_model_arguments, add_reading_arguments, load_model, read_files,
+                     read_views, reading_record, score)
 
 BATCH_SIZE = 256
 
@@ -30,14 +30,7 @@ def parse_args():
     parser.add_argument('images', nargs='*', metavar='IMAGE',
                         help="image files, or folders of them, to read")
     add_model_arguments(parser)
-    parser.add_argument('--beam', type=non_negative_int, default=0, metavar='N',
-                        help="decode with CTC prefix beam search keeping N prefixes; "
-                             "0 = greedy (best class per step)")
-    parser.add_argument('--one_view', action='store_true',
-                        help="read each image once, as converted, even where the model's "
-                             "settings add a blurred reading (soft_view) or one of the part "
-                             "where its text is (crop_view): the shipped model's add both "
-                             "(README, \"More views\"); a third of the time")
+    add_reading_arguments(parser)
     parser.add_argument('--json', action='store_true',
                         help="print one JSON object per image: path, text (digits for a digit "
                              "model), confidence")

@@ -14,7 +14,7 @@ import logging
 import socket
 
 from cli import Parser, fail, non_negative_int, positive_int
-from reading import add_model_arguments, checkpoint_of, load_model
+from reading import add_model_arguments, add_reading_arguments, checkpoint_of, load_model
 
 BATCH_SIZE = 64  # images in one network call at most; --max_images may not exceed it
 
@@ -27,8 +27,7 @@ def parse_args():
                         help="address to listen on (0.0.0.0 for every interface)")
     parser.add_argument('--port', type=non_negative_int, default=8000,
                         help="port to listen on; 0 picks a free one (the log says which)")
-    parser.add_argument('--beam', type=non_negative_int, default=0, metavar='N',
-                        help="decode with CTC prefix beam search keeping N prefixes; 0 = greedy")
+    add_reading_arguments(parser)
     parser.add_argument('--max_bytes', type=positive_int, default=1 << 20,
                         help="largest image file accepted, in bytes")
     parser.add_argument('--max_images', type=positive_int, default=32,
@@ -71,7 +70,7 @@ def main():
     from aiohttp import web
     from reading_service import make_app
     source = args.onnx or "{}-{:04d}".format(*checkpoint_of(args))
-    app = make_app(model, source, args.beam, args.max_bytes, args.max_images)
+    app = make_app(model, source, args.beam, args.max_bytes, args.max_images, args.one_view)
     host, port = sock.getsockname()[:2]
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
     logging.info("Serving %s on http://%s:%d (POST /read, GET /health, GET /model); Ctrl-C "

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 import ctc
-from cli import positive_int, progress, use_every_core
+from cli import non_negative_int, positive_int, progress, use_every_core
 from ctc_metrics import exact_match, lcs_accuracy
 from image_conversion import network_input, read_image, soften
 from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
@@ -35,6 +35,18 @@ def add_model_arguments(parser):
                         help="read with this ONNX model (export_onnx.py, e.g. model/ocr.onnx) "
                              "through ONNX Runtime instead of a checkpoint: MXNet is not "
                              "imported")
+
+
+def add_reading_arguments(parser):
+    """The options that say how a model reads: decoding, and which views."""
+    parser.add_argument('--beam', type=non_negative_int, default=0, metavar='N',
+                        help="decode with CTC prefix beam search keeping N prefixes; "
+                             "0 = greedy (best class per step)")
+    parser.add_argument('--one_view', action='store_true',
+                        help="read each image once, as converted, even where the model's "
+                             "settings add a blurred reading (soft_view) or one of the part "
+                             "where its text is (crop_view): the shipped model's add both "
+                             "(README, \"More views\"); a third of the time")
 
 
 def checkpoint_of(args):

@@ -40,8 +40,8 @@ class RequestError(Exception):
 class BatchReader:
     """Views from any number of requests -> readings, the waiting ones in one network call."""
 
-    def __init__(self, model, beam_width=0):
-        self.model, self.beam_width = model, beam_width
+    def __init__(self, model, beam_width=0, one_view=False):
+        self.model, self.beam_width, self.one_view = model, beam_width, one_view
         self.pending = collections.deque()  # (views, future of their readings), oldest first
         self.arrived = asyncio.Event()
         self.network = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='network')
@@ -84,7 +84,7 @@ class BatchReader:
                 views = np.concatenate([views for views, _ in taken])
                 try:
                     readings = await loop.run_in_executor(self.network, read_views, self.model,
-                                                          views, self.beam_width)
+                                                          views, self.beam_width, self.one_view)
                 except Exception as err:  # these requests fail with a 500; the service goes on
                     for _, done in taken:
                         if not done.done():  # a client that hung up cancelled its own
@@ -155,10 +155,11 @@ async def json_errors(request, handler):
                                       "GET /model")
 
 
-def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32):
+def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32, one_view=False):
     """The service's aiohttp application over a reading model (reading.py); `source` names
     the model file in GET /model. At most max_images images of at most max_bytes each per
-    request; max_images must not exceed the model's batch size."""
+    request; max_images must not exceed the model's batch size. `one_view`: read each image
+    once, whatever other views the model's settings name (reading.read_views)."""
     if max_images > model.batch_size:
         raise ValueError(f"max_images {max_images} is over the model's batch size "
                          f"{model.batch_size}")
@@ -166,8 +167,8 @@ def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32):
 
     async def read(request):
         images = await request_images(request, max_bytes, max_images)
-        readings = await request.app[READER_KEY].read(convert(images, config.conversion,
-                                                              config.hp.crop_view))
+        views = convert(images, config.conversion, config.hp.crop_view and not one_view)
+        readings = await request.app[READER_KEY].read(views)
         records = [reading_record(r, config.alphabet) for r in readings]
         if len(records) == 1:
             return web.json_response(records[0])
@@ -179,11 +180,12 @@ def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32):
 
     async def describe(request):
         return web.json_response({'source': source, 'runtime': type(model).__name__,
-                                  'beam_width': beam_width, 'max_bytes': max_bytes,
+                                  'beam_width': beam_width, 'one_view': one_view,
+                                  'max_bytes': max_bytes,
                                   'max_images': max_images, **config.to_dict()})
 
     async def start_reader(app):
-        app[READER_KEY] = BatchReader(model, beam_width)
+        app[READER_KEY] = BatchReader(model, beam_width, one_view)
         app[READER_KEY].start()
         yield
         app[READER_KEY].stop()

@@ -86,8 +86,9 @@ def test_an_image_as_the_body_reads_as_the_cli_reads_it(server, captchas, expect
 def test_small_text_on_a_large_canvas_reads_through_its_text_part_as_the_cli_reads_it(
         server, tmp_path):
     """The service reads every view the model's settings name, the part of the image where
-    its text is too (crop_view), as lstm_ocr_infer.py does: on `poster` captchas that view
-    changes what is read."""
+    its text is too (crop_view), as lstm_ocr_infer.py does, and with --one_view one view,
+    as lstm_ocr_infer.py --one_view does: on `poster` captchas the views change what is
+    read."""
     drawn = tmp_path / 'drawn'
     result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'poster',
                         '--count', 6, '--out', drawn, '--seed', 7)
@@ -99,11 +100,17 @@ def test_small_text_on_a_large_canvas_reads_through_its_text_part_as_the_cli_rea
     by_cli = [run_script('lstm_ocr_infer.py', '--onnx', SHIPPED_ONNX, '--json', *flags,
                          *posters).stdout.splitlines() for flags in ([], ['--one_view'])]
     assert by_cli[0] != by_cli[1]
-    for path, line in zip(posters, by_cli[0]):
-        answer = requests.post(f"{server}/read", data=path.read_bytes(), timeout=10)
-        assert answer.status_code == 200
-        record = json.loads(line)
-        assert record.pop('path') == str(path) and answer.json() == record
+    process, one_view_server = start_server('--onnx', SHIPPED_ONNX, '--one_view')
+    try:
+        assert requests.get(f"{one_view_server}/model", timeout=10).json()['one_view'] is True
+        for url, lines in ((server, by_cli[0]), (one_view_server, by_cli[1])):
+            for path, line in zip(posters, lines):
+                answer = requests.post(f"{url}/read", data=path.read_bytes(), timeout=10)
+                assert answer.status_code == 200
+                record = json.loads(line)
+                assert record.pop('path') == str(path) and answer.json() == record
+    finally:
+        stop_server(process)
 
 
 def test_several_images_in_one_multipart_request(server, captchas, expected):
