@@ -142,7 +142,7 @@ RECIPES = {
 # read the held-out `dotted` look at 53 % instead of 0 %, and `hatched`, a look drawn after
 # 1.5 was chosen on `dotted`, at 69 % instead of 2 %; no other test set lost more than 0.3
 # points. Models trained on one look (`fast`, fine-tuned ones) moved by under half a point
-# either way, so for them it would only double the reading time: off (README, "More views").
+# either way, so for them it would only add reading time: off (README, "More views").
 SOFT_VIEW = 1.5
 
 # `robust`: fast's training on the `robust` look (captcha_styles.py), read at the captcha

@@ -8,7 +8,6 @@ on top, zero initial states made inside it; its settings say how images are conv
 which alphabet it reads.
 """
 import mxnet as mx
-import numpy as np
 
 import checkpoint
 
@@ -34,8 +33,9 @@ class MXNetModel:
     def probabilities(self, inputs):
         """Network inputs (n, num_columns, column_height), n <= batch_size -> probabilities
         (num_steps, n, num_classes)."""
-        batch = np.zeros((self.batch_size,) + inputs.shape[1:], dtype=np.float32)
-        batch[:len(inputs)] = inputs
-        self.module.forward(mx.io.DataBatch([mx.nd.array(batch)]), is_train=False)
+        # A batch of another size reshapes the bound executor (Module.forward does it, in
+        # the memory bound for batch_size) rather than being padded: the few images read
+        # again through other views (reading.read_views) cost their own share, not a batch.
+        self.module.forward(mx.io.DataBatch([mx.nd.array(inputs)]), is_train=False)
         probs = self.module.get_outputs()[0].asnumpy()
-        return probs.reshape(-1, self.batch_size, probs.shape[-1])[:, :len(inputs)]
+        return probs.reshape(-1, len(inputs), probs.shape[-1])

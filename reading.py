@@ -44,9 +44,9 @@ def add_reading_arguments(parser):
                              "0 = greedy (best class per step)")
     parser.add_argument('--one_view', action='store_true',
                         help="read each image once, as converted, even where the model's "
-                             "settings add a blurred reading (soft_view) or one of the part "
-                             "where its text is (crop_view): the shipped model's add both "
-                             "(README, \"More views\"); a third of the time")
+                             "settings read images it is unsure of again, blurred "
+                             "(soft_view) and cut to where the text is (crop_view): the "
+                             "shipped model's do (README, \"More views\")")
 
 
 def checkpoint_of(args):
@@ -94,7 +94,7 @@ def read_files(paths, conversion, with_text_part=False):
 
 
 # Another view's reading replaces the first view's only when it is this many times as
-# confident. Chosen on draws kept apart from the test sets (README, "Two views"): with a
+# confident. Chosen on draws kept apart from the test sets (README, "More views"): with a
 # factor of 1, 1.5 and 2 the shipped model read 300 `hatched` captchas through a blurred
 # second view at 73.0 % each time (0.7 % with one view), and 1,000 plain ones in unseen
 # fonts at 91.4, 93.6 and 93.7 % (93.8 % with one view).
@@ -108,19 +108,26 @@ def read_views(model, views, beam_width=0, one_view=False):
 
     Unless `one_view`, the other views are read too, and so is the first view blurred where
     the model's settings name a soft view (hp.soft_view); the most confident of those
-    readings replaces the first view's where it is OTHER_VIEW_ODDS times as confident."""
+    readings replaces the first view's where it is OTHER_VIEW_ODDS times as confident.
+    Confidences are probabilities, so only images whose first reading is less sure than
+    1 / OTHER_VIEW_ODDS are read again: the others' readings could not be replaced."""
     views = np.asarray(views)
-    first = views if views.ndim == 3 else views[:, 0]
-    others = [] if views.ndim == 3 or one_view else list(views[:, 1:].swapaxes(0, 1))
-    if model.config.hp.soft_view and not one_view:
-        others.append(soften(first, model.config.hp.soft_view))
-    readings = read_batches(model, np.concatenate([first] + others), beam_width)
-    count = len(first)
-    chosen = []
-    for index, sharp in enumerate(readings[:count]):
-        best = max(readings[index + count::count], key=lambda r: r.confidence, default=sharp)
-        chosen.append(best if best.confidence > OTHER_VIEW_ODDS * sharp.confidence else sharp)
-    return chosen
+    if views.ndim == 3:
+        views = views[:, None]
+    first, sigma = views[:, 0], model.config.hp.soft_view
+    readings = read_batches(model, first, beam_width)
+    unsure = [i for i, r in enumerate(readings) if r.confidence * OTHER_VIEW_ODDS < 1]
+    if one_view or not unsure or (views.shape[1] == 1 and not sigma):
+        return readings
+    others = list(views[unsure, 1:].swapaxes(0, 1))
+    if sigma:
+        others.append(soften(first[unsure], sigma))
+    other_readings = read_batches(model, np.concatenate(others), beam_width)
+    for place, index in enumerate(unsure):
+        best = max(other_readings[place::len(unsure)], key=lambda r: r.confidence)
+        if best.confidence > OTHER_VIEW_ODDS * readings[index].confidence:
+            readings[index] = best
+    return readings
 
 
 def read_batches(model, views, beam_width):

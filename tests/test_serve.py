@@ -205,7 +205,9 @@ def test_requests_arriving_together_share_one_network_call(captchas):
         return answers
 
     answers = asyncio.run(scenario())
-    # each image is read twice, as is and blurred (the shipped model's soft_view)
-    assert model.calls == [2, 2 * (len(captchas) - 1)]
+    # one call for the first request, then one for all the rest; after each, at most one
+    # more, reading again (blurred) the images read unsurely (reading.read_views)
+    assert model.calls[0] == 1 and len(captchas) - 1 in model.calls[1:3]
+    assert len(model.calls) <= 4 and sum(model.calls) <= 2 * len(captchas)
     alone = read_views(model.model, [v[0] for v in views])
     assert [a[0].text for a in answers] == [r.text for r in alone]
