@@ -135,7 +135,8 @@ class Conversion:
         view, and with `with_text_part` the view of the part where its text is."""
         views = [self.view(bgr)]
         if with_text_part:
-            views.append(self.view(self.text_part(bgr)))
+            part = self.text_part(bgr)  # most often the whole image: its view is made already
+            views.append(views[0] if part.shape == bgr.shape else self.view(part))
         return np.stack(views)
 
     def fit(self, image):
