@@ -86,14 +86,15 @@ class Hyperparams:
                                   "captcha package's own, or 'robust', its glyphs in a random "
                                   "mix of other looks (captcha_styles.py); validation captchas "
                                   "are always plain", str, ['plain', 'robust'])
-    soft_view: float = setting(0.0, "reading: also read every image blurred by a Gaussian of "
-                                    "this sigma (view pixels) and keep that reading where it "
-                                    "is far more confident; 0 = no blurred reading "
-                                    "(image_conversion.soften)",
+    soft_view: float = setting(0.0, "reading: also read images it is unsure of blurred by a "
+                                    "Gaussian of this sigma (view pixels) and keep that "
+                                    "reading where it is far more confident; 0 = no blurred "
+                                    "reading (image_conversion.soften)",
                                non_negative_float)
-    crop_view: bool = setting(False, "reading: also read every image cut down to where its "
-                                     "text is (as --conversion ink_crop cuts it) and keep that "
-                                     "reading where it is far more confident", bool)
+    crop_view: bool = setting(False, "reading: also read images it is unsure of cut down to "
+                                     "where their text is (as --conversion ink_crop cuts it) "
+                                     "and keep that reading where it is far more confident",
+                              bool)
     augment: bool = setting(False, "randomly shift, scale, blur and add noise to stored "
                                    "training images (--train_data) each time they are served",
                             bool)

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import mxnet as mx
@@ -209,7 +210,7 @@ def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_text_p
     without.mkdir()
     for name in ('ocr-symbol.json', 'ocr-0030.params'):
         shutil.copy(os.path.join(REPO, 'model', name), without / name)
-    config = json.loads(open(os.path.join(REPO, 'model', 'ocr-config.json')).read())
+    config = json.loads(Path(REPO, 'model', 'ocr-config.json').read_text())
     assert config['hyperparameters']['crop_view'] is True
     config['hyperparameters']['crop_view'] = False
     (without / 'ocr-config.json').write_text(json.dumps(config))
