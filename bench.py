@@ -56,7 +56,7 @@ from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfi
 from mxnet_reader import MXNetModel
 from onnx_reader import ONNXModel
 from ocr_iter import OCRIter
-from reading import read_views
+from reading import read_views, reads_text_part
 
 NUM_LABEL, BATCH = 4, 128
 VIEW = Conversion()  # the original's: 80 columns of 30 pixels
@@ -328,7 +328,7 @@ def views_for(model, fonts, seed, count):
     own conversion and size) -> uint8 (count, views, height, width)."""
     captcha, config = TextCaptcha(fonts, seed=seed), model.config
     return np.stack([config.conversion.views(captcha.draw(captcha.random_text()),
-                                             config.hp.crop_view) for _ in range(count)])
+                                             reads_text_part(config)) for _ in range(count)])
 
 
 def batched_read_rate(fonts, repeats):
@@ -417,7 +417,7 @@ def load_requests(fonts, count, bad_every):
             bodies.append(([b'not an image', png[:len(png) // 2], b''][i // bad_every % 3],
                            None))
         else:
-            views = model.config.conversion.views(decode_image(png), model.config.hp.crop_view)
+            views = model.config.conversion.views(decode_image(png), reads_text_part(model.config))
             bodies.append((png, read_views(model, views[None])[0].text))
     return bodies
 

@@ -20,7 +20,7 @@ import sys
 from cli import Parser, fail
 from labelled_files import image_files, labelled_files
 from reading import (add_model_arguments, add_reading_arguments, load_model, read_files,
-                     read_views, reading_record, score)
+                     read_views, reading_record, reads_text_part, score)
 
 BATCH_SIZE = 256
 
@@ -94,7 +94,7 @@ def main():
         if not paths:
             fail("no image is labelled with text the model can read")
     good, views, errors = read_files(paths, model.config.conversion,
-                                     model.config.hp.crop_view and not args.one_view)
+                                     reads_text_part(model.config, args.one_view))
     if not good:
         fail(errors[0] if len(errors) == 1 else f"none of the {len(paths)} images could be read")
     for error in errors:

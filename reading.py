@@ -101,6 +101,18 @@ def read_files(paths, conversion, with_text_part=False):
 OTHER_VIEW_ODDS = 2.0
 
 
+def reads_text_part(config, one_view=False):
+    """Whether images are converted for a model with the view of their text part too
+    (Conversion.views): where its settings say so (hp.crop_view), unless `one_view`."""
+    return config.hp.crop_view and not one_view
+
+
+def is_unsure(reading):
+    """Whether another view's reading could replace this one: only one less sure than
+    1 / OTHER_VIEW_ODDS can be beaten that many times over, confidences being probabilities."""
+    return reading.confidence * OTHER_VIEW_ODDS < 1
+
+
 def read_views(model, views, beam_width=0, one_view=False):
     """Views (n, height, width), or (n, k, height, width) with other views of each image
     after its first (Conversion.views) -> [Reading]. Greedy decoding, or prefix beam search
@@ -109,15 +121,17 @@ def read_views(model, views, beam_width=0, one_view=False):
     Unless `one_view`, the other views are read too, and so is the first view blurred where
     the model's settings name a soft view (hp.soft_view); the most confident of those
     readings replaces the first view's where it is OTHER_VIEW_ODDS times as confident.
-    Confidences are probabilities, so only images whose first reading is less sure than
-    1 / OTHER_VIEW_ODDS are read again: the others' readings could not be replaced."""
+    Only images whose first reading is unsure (is_unsure) are read again: the others'
+    readings could not be replaced."""
     views = np.asarray(views)
     if views.ndim == 3:
         views = views[:, None]
     first, sigma = views[:, 0], model.config.hp.soft_view
     readings = read_batches(model, first, beam_width)
-    unsure = [i for i, r in enumerate(readings) if r.confidence * OTHER_VIEW_ODDS < 1]
-    if one_view or not unsure or (views.shape[1] == 1 and not sigma):
+    if one_view or (views.shape[1] == 1 and not sigma):
+        return readings
+    unsure = [i for i, r in enumerate(readings) if is_unsure(r)]
+    if not unsure:
         return readings
     others = list(views[unsure, 1:].swapaxes(0, 1))
     if sigma:

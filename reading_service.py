@@ -24,7 +24,7 @@ import numpy as np
 from aiohttp import web
 
 from image_conversion import decode_image
-from reading import read_views, reading_record
+from reading import read_views, reading_record, reads_text_part
 
 READER_KEY = web.AppKey('reader', object)
 
@@ -167,7 +167,7 @@ def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32, one_
 
     async def read(request):
         images = await request_images(request, max_bytes, max_images)
-        views = convert(images, config.conversion, config.hp.crop_view and not one_view)
+        views = convert(images, config.conversion, reads_text_part(config, one_view))
         readings = await request.app[READER_KEY].read(views)
         records = [reading_record(r, config.alphabet) for r in readings]
         if len(records) == 1:

@@ -190,7 +190,7 @@ def exact_match_of(result):
 def test_the_shipped_model_reads_hatched_glyphs_through_its_blurred_second_view(tmp_path):
     """The shipped model's settings add a blurred second reading (soft_view): captchas of a
     held-out look whose glyphs are filled with hatching, which it reads once at about 2 %,
-    it reads at about 70 % with the second view (README, "Two views")."""
+    it reads at about 70 % with the second view (README, "More views")."""
     folder = tmp_path / 'hatched'
     run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'hatched', '--count', 40,
                '--out', folder, '--seed', 7)
