@@ -56,7 +56,7 @@ from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfi
 from mxnet_reader import MXNetModel
 from onnx_reader import ONNXModel
 from ocr_iter import OCRIter
-from reading import read_views, reads_text_part
+from reading import read_views
 
 NUM_LABEL, BATCH = 4, 128
 VIEW = Conversion()  # the original's: 80 columns of 30 pixels
@@ -323,20 +323,20 @@ def bench_memory(fonts, batches):
 
 # --- inference --------------------------------------------------------------------------
 
-def views_for(model, fonts, seed, count):
-    """`count` fresh captchas as the views `model` reads them through (Conversion.views, its
-    own conversion and size) -> uint8 (count, views, height, width)."""
-    captcha, config = TextCaptcha(fonts, seed=seed), model.config
-    return np.stack([config.conversion.views(captcha.draw(captcha.random_text()),
-                                             reads_text_part(config)) for _ in range(count)])
+def captchas_for(model, fonts, seed, count):
+    """`count` fresh captchas -> (BGR images, their views as `model` reads them first
+    (Conversion.view, its own conversion and size), uint8 (count, height, width))."""
+    captcha = TextCaptcha(fonts, seed=seed)
+    images = [captcha.draw(captcha.random_text()) for _ in range(count)]
+    return images, np.stack([model.config.conversion.view(image) for image in images])
 
 
 def batched_read_rate(fonts, repeats):
     """Images/s of the shipped model reading batches of 256, as lstm_ocr_infer.py does (every
     view its settings name): on every core (run it in_new_process)."""
     model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
-    views = views_for(model, fonts, 0, 256)
-    return 256 / median_seconds(lambda: read_views(model, views), repeats)
+    images, views = captchas_for(model, fonts, 0, 256)
+    return 256 / median_seconds(lambda: read_views(model, views, images=images), repeats)
 
 
 def onnx_read_rate(fonts, repeats):
@@ -344,8 +344,8 @@ def onnx_read_rate(fonts, repeats):
     Runtime, as lstm_ocr_infer.py --onnx does, every view its settings name (run it
     in_new_process, like the MXNet one)."""
     model = ONNXModel(SHIPPED_ONNX, batch_size=256)
-    views = views_for(model, fonts, 0, 256)
-    return 256 / median_seconds(lambda: read_views(model, views), repeats)
+    images, views = captchas_for(model, fonts, 0, 256)
+    return 256 / median_seconds(lambda: read_views(model, views, images=images), repeats)
 
 
 def cli_one_image_s(fonts, repeats, *options):
@@ -375,11 +375,11 @@ def bench_onnx_parity(fonts, count):
     """The shipped checkpoint read by MXNet and its export read by ONNX Runtime, on the same
     fresh captchas: how many texts differ, and the largest per-step probability gap."""
     mxnet_model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=256)
-    views = views_for(mxnet_model, fonts, 12, count)
+    _, views = captchas_for(mxnet_model, fonts, 12, count)
     onnx_model = ONNXModel(SHIPPED_ONNX, batch_size=256)
     texts_differ, largest_gap = 0, 0.0
     for start in range(0, count, 256):
-        inputs = network_input(views[start:start + 256, 0])  # each captcha's first view
+        inputs = network_input(views[start:start + 256])
         by_mxnet, by_onnx = mxnet_model.probabilities(inputs), onnx_model.probabilities(inputs)
         largest_gap = max(largest_gap, float(np.abs(by_mxnet - by_onnx).max()))
         texts_differ += sum(a != b for (a, _), (b, _) in zip(ctc.decode(by_mxnet),
@@ -417,8 +417,9 @@ def load_requests(fonts, count, bad_every):
             bodies.append(([b'not an image', png[:len(png) // 2], b''][i // bad_every % 3],
                            None))
         else:
-            views = model.config.conversion.views(decode_image(png), reads_text_part(model.config))
-            bodies.append((png, read_views(model, views[None])[0].text))
+            image = decode_image(png)
+            view = model.config.conversion.view(image)
+            bodies.append((png, read_views(model, view[None], images=[image])[0].text))
     return bodies
 
 

@@ -18,9 +18,10 @@ import os
 import sys
 
 from cli import Parser, fail
+from image_conversion import read_image
 from labelled_files import image_files, labelled_files
-from reading import (add_model_arguments, add_reading_arguments, load_model, read_files,
-                     read_views, reading_record, reads_text_part, score)
+from reading import (LazyImages, add_model_arguments, add_reading_arguments, load_model,
+                     read_files, read_views, reading_record, score)
 
 BATCH_SIZE = 256
 
@@ -93,13 +94,12 @@ def main():
         paths, truths = truths_of(paths, labels, alphabet)
         if not paths:
             fail("no image is labelled with text the model can read")
-    good, views, errors = read_files(paths, model.config.conversion,
-                                     reads_text_part(model.config, args.one_view))
+    good, views, errors = read_files(paths, model.config.conversion)
     if not good:
         fail(errors[0] if len(errors) == 1 else f"none of the {len(paths)} images could be read")
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
-    readings = read_views(model, views, args.beam, args.one_view)
+    readings = read_views(model, views, args.beam, args.one_view, LazyImages(good, read_image))
     if args.eval:
         truth_of = dict(zip(paths, truths))
         print_score([truth_of[path] for path in good], [r.text for r in readings])

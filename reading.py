@@ -45,8 +45,9 @@ def add_reading_arguments(parser):
     parser.add_argument('--one_view', action='store_true',
                         help="read each image once, as converted, even where the model's "
                              "settings read images it is unsure of again, blurred "
-                             "(soft_view) and cut to where the text is (crop_view): the "
-                             "shipped model's do (README, \"More views\")")
+                             "(soft_view), cut to where the text is (crop_view) and through "
+                             "windows (window_views): the shipped model's do (README, "
+                             "\"More views\")")
 
 
 def checkpoint_of(args):
@@ -79,18 +80,33 @@ def reading_record(reading, alphabet):
     return record
 
 
-def read_files(paths, conversion, with_text_part=False):
-    """Read every file it can -> (paths read, views (n, k, height, width) uint8, error
-    messages): each image's views (Conversion.views)."""
+def read_files(paths, conversion):
+    """Read every file it can -> (paths read, their views (n, height, width) uint8, error
+    messages)."""
     good, views, errors = [], [], []
     for path in paths:
         try:
-            views.append(conversion.views(read_image(path), with_text_part))
+            views.append(conversion.view(read_image(path)))
             good.append(path)
         except ValueError as err:
             errors.append(str(err))
-    empty = np.zeros((0, 1 + with_text_part, conversion.height, conversion.width), np.uint8)
+    empty = np.zeros((0, conversion.height, conversion.width), np.uint8)
     return good, np.stack(views) if views else empty, errors
+
+
+class LazyImages:
+    """A sequence of BGR images, each decoded when it is asked for, as `load(source)`
+    decodes it (e.g. image_conversion.read_image on paths): read_views needs only the few
+    images it reads again, and thousands decoded at once could fill the memory."""
+
+    def __init__(self, sources, load):
+        self.sources, self.load = list(sources), load
+
+    def __len__(self):
+        return len(self.sources)
+
+    def __getitem__(self, index):
+        return self.load(self.sources[index])
 
 
 # Another view's reading replaces the first view's only when it is this many times as
@@ -101,46 +117,70 @@ def read_files(paths, conversion, with_text_part=False):
 OTHER_VIEW_ODDS = 2.0
 
 
-def reads_text_part(config, one_view=False):
-    """Whether images are converted for a model with the view of their text part too
-    (Conversion.views): where its settings say so (hp.crop_view), unless `one_view`."""
-    return config.hp.crop_view and not one_view
-
-
 def is_unsure(reading):
     """Whether another view's reading could replace this one: only one less sure than
     1 / OTHER_VIEW_ODDS can be beaten that many times over, confidences being probabilities."""
     return reading.confidence * OTHER_VIEW_ODDS < 1
 
 
-def read_views(model, views, beam_width=0, one_view=False):
-    """Views (n, height, width), or (n, k, height, width) with other views of each image
-    after its first (Conversion.views) -> [Reading]. Greedy decoding, or prefix beam search
-    keeping `beam_width` prefixes.
+def other_views(config, view, image):
+    """The other views an image is read through, as its model's settings name them ->
+    (views (k, height, width) of the whole image or its text part, views (m, height, width)
+    of its windows): the view blurred (hp.soft_view), the text part's view (hp.crop_view),
+    the windows' views (hp.window_views). `image` is the BGR image, or None: then only the
+    blurred view."""
+    hp, conversion = config.hp, config.conversion
+    wholes = [soften(view[None], hp.soft_view)] if hp.soft_view else []
+    windows = np.zeros((0, conversion.height, conversion.width), np.uint8)
+    if image is not None:
+        part = conversion.text_part_view(image) if hp.crop_view else None
+        if part is not None:
+            wholes.append(part[None])
+        if hp.window_views:
+            windows = conversion.window_views(image)
+    return (np.concatenate(wholes) if wholes else windows[:0]), windows
 
-    Unless `one_view`, the other views are read too, and so is the first view blurred where
-    the model's settings name a soft view (hp.soft_view); the most confident of those
-    readings replaces the first view's where it is OTHER_VIEW_ODDS times as confident.
-    Only images whose first reading is unsure (is_unsure) are read again: the others'
-    readings could not be replaced."""
+
+def best_other_reading(first, wholes, windows):
+    """The reading that replaces `first`: the surest of the other views', if it is
+    OTHER_VIEW_ODDS times as confident, else `first`. A window's reading counts only if it
+    has at least as many characters as `first` and one or more: a window that cuts the
+    text, or misses it, is often surer of what it holds than the whole image is."""
+    whole_text = [r for r in windows if r.text and len(r.text) >= len(first.text)]
+    candidates = list(wholes) + whole_text
+    if not candidates:
+        return first
+    best = max(candidates, key=lambda r: r.confidence)
+    return best if best.confidence > OTHER_VIEW_ODDS * first.confidence else first
+
+
+def read_views(model, views, beam_width=0, one_view=False, images=None):
+    """Views (n, height, width) (Conversion.view) -> [Reading]. Greedy decoding, or prefix
+    beam search keeping `beam_width` prefixes.
+
+    Unless `one_view`, an image whose first reading is unsure (is_unsure) is read again
+    through the other views its model's settings name (other_views), and the surest of
+    those readings may replace the first (best_other_reading). `images`, a sequence of the
+    BGR images (e.g. LazyImages), gives the text part and window views; without it only the
+    blurred view is read. The others' readings could not be replaced: they are read once."""
     views = np.asarray(views)
-    if views.ndim == 3:
-        views = views[:, None]
-    first, sigma = views[:, 0], model.config.hp.soft_view
-    readings = read_batches(model, first, beam_width)
-    if one_view or (views.shape[1] == 1 and not sigma):
+    readings = read_batches(model, views, beam_width)
+    if one_view:
         return readings
     unsure = [i for i, r in enumerate(readings) if is_unsure(r)]
-    if not unsure:
+    others = [other_views(model.config, views[i], None if images is None else images[i])
+              for i in unsure]
+    counts = [(len(wholes), len(windows)) for wholes, windows in others]
+    if not sum(map(sum, counts)):
         return readings
-    others = list(views[unsure, 1:].swapaxes(0, 1))
-    if sigma:
-        others.append(soften(first[unsure], sigma))
-    other_readings = read_batches(model, np.concatenate(others), beam_width)
-    for place, index in enumerate(unsure):
-        best = max(other_readings[place::len(unsure)], key=lambda r: r.confidence)
-        if best.confidence > OTHER_VIEW_ODDS * readings[index].confidence:
-            readings[index] = best
+    other_readings = read_batches(model, np.concatenate([v for pair in others for v in pair]),
+                                  beam_width)
+    start = 0
+    for index, (wholes, windows) in zip(unsure, counts):
+        whole_readings = other_readings[start:start + wholes]
+        window_readings = other_readings[start + wholes:start + wholes + windows]
+        readings[index] = best_other_reading(readings[index], whole_readings, window_readings)
+        start += wholes + windows
     return readings
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from aiohttp import web
 
 from image_conversion import decode_image
-from reading import read_views, reading_record, reads_text_part
+from reading import LazyImages, read_views, reading_record
 
 READER_KEY = web.AppKey('reader', object)
 
@@ -42,7 +42,8 @@ class BatchReader:
 
     def __init__(self, model, beam_width=0, one_view=False):
         self.model, self.beam_width, self.one_view = model, beam_width, one_view
-        self.pending = collections.deque()  # (views, future of their readings), oldest first
+        # (views, the images' bytes, future of their readings), oldest first
+        self.pending = collections.deque()
         self.arrived = asyncio.Event()
         self.network = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='network')
         self.task = None
@@ -52,15 +53,15 @@ class BatchReader:
 
     def stop(self):
         self.task.cancel()
-        for _, done in self.pending:
+        for _, _, done in self.pending:
             done.cancel()
         self.network.shutdown(wait=True)
 
-    async def read(self, views):
-        """Views (n, k, height, width) uint8 (Conversion.views) -> [reading.Reading], n <= the
-        model's batch size."""
+    async def read(self, views, images):
+        """Views (n, height, width) uint8 (Conversion.view) and the images' bytes ->
+        [reading.Reading], n <= the model's batch size."""
         done = asyncio.get_running_loop().create_future()
-        self.pending.append((views, done))
+        self.pending.append((views, images, done))
         self.arrived.set()
         return await done
 
@@ -81,17 +82,21 @@ class BatchReader:
             self.arrived.clear()
             while self.pending:
                 taken = self.take_batch()
-                views = np.concatenate([views for views, _ in taken])
+                views = np.concatenate([views for views, _, _ in taken])
+                # decoded again only if read again through other views (reading.read_views)
+                images = LazyImages([data for _, datas, _ in taken for data in datas],
+                                    decode_image)
                 try:
                     readings = await loop.run_in_executor(self.network, read_views, self.model,
-                                                          views, self.beam_width, self.one_view)
+                                                          views, self.beam_width, self.one_view,
+                                                          images)
                 except Exception as err:  # these requests fail with a 500; the service goes on
-                    for _, done in taken:
+                    for _, _, done in taken:
                         if not done.done():  # a client that hung up cancelled its own
                             done.set_exception(err)
                     continue
                 start = 0
-                for request_views, done in taken:
+                for request_views, _, done in taken:
                     if not done.done():
                         done.set_result(readings[start:start + len(request_views)])
                     start += len(request_views)
@@ -125,13 +130,13 @@ async def read_limited(read_chunk, name, max_bytes):
     return bytes(data)
 
 
-def convert(images, conversion, with_text_part=False):
-    """[(name, bytes)] -> views (n, k, height, width) (Conversion.views). Raises RequestError
+def convert(images, conversion):
+    """[(name, bytes)] -> views (n, height, width) (Conversion.view). Raises RequestError
     naming the image."""
     views = []
     for name, data in images:
         try:
-            views.append(conversion.views(decode_image(data, name), with_text_part))
+            views.append(conversion.view(decode_image(data, name)))
         except ValueError as err:
             raise RequestError(400, str(err))
     return np.stack(views)
@@ -167,8 +172,8 @@ def make_app(model, source, beam_width=0, max_bytes=1 << 20, max_images=32, one_
 
     async def read(request):
         images = await request_images(request, max_bytes, max_images)
-        views = convert(images, config.conversion, reads_text_part(config, one_view))
-        readings = await request.app[READER_KEY].read(views)
+        views = convert(images, config.conversion)
+        readings = await request.app[READER_KEY].read(views, [data for _, data in images])
         records = [reading_record(r, config.alphabet) for r in readings]
         if len(records) == 1:
             return web.json_response(records[0])

@@ -16,7 +16,7 @@ ORIGINAL = {
     'num_lstm_layer': 2, 'bidirectional': False, 'normalize': False, 'conv_channels': (),
     'column_pool': 1, 'conv_stride': 1, 'conversion': 'plain', 'num_columns': 80,
     'column_height': 30, 'style': 'plain', 'soft_view': 0.0, 'crop_view': False,
-    'augment': False,
+    'window_views': False, 'augment': False,
 }
 
 
@@ -39,6 +39,7 @@ def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few
     assert tuned.style == RECIPES['fast'].style  # the recipe's, not the checkpoint's
     assert shipped.soft_view == 1.5 and tuned.soft_view == 0  # read once, unless asked
     assert shipped.crop_view and not tuned.crop_view
+    assert shipped.window_views and not tuned.window_views
     # fewer steps are doubled until there are 40: pooling has no parameters
     assert finetuning(RECIPES['fast'], RECIPES['fast']).num_steps == 40
     ten_steps = dataclasses.replace(shipped, column_pool=16)

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from captcha_styles import CAPTCHA_NOISE, Drawer
-from image_conversion import (Conversion, decode_image, network_input, read_image, soften,
-                              text_box)
+from image_conversion import (WINDOW_HEIGHTS, WINDOW_OVERLAP, Conversion, decode_image,
+                              network_input, read_image, soften, text_box, window_boxes)
 
 
 def test_network_input_reads_columns_left_to_right():
@@ -179,14 +179,43 @@ def test_a_captcha_whose_text_fills_it_is_not_cut(font):
     assert text_box(np.full((50, 50, 3), 255, np.uint8), 160 / 60) == (0, 50, 0, 50)
 
 
-def test_the_views_of_an_image_are_its_view_then_the_view_of_its_text(font):
+def test_the_text_part_view_is_the_view_of_where_the_text_is(font):
     canvas = np.full((360, 640, 3), (170, 210, 230), np.uint8)
     canvas[200:260, 300:460] = _captcha(font)
     conversion = Conversion('ink', 160, 60)
-    one, both = conversion.views(canvas), conversion.views(canvas, with_text_part=True)
-    assert one.shape == (1, 60, 160) and both.shape == (2, 60, 160) and both.dtype == np.uint8
-    np.testing.assert_array_equal(one[0], conversion.view(canvas))
-    np.testing.assert_array_equal(both[0], one[0])
-    np.testing.assert_array_equal(both[1], Conversion('ink_crop', 160, 60).view(canvas))
-    captcha = _captcha(font)  # text filling the image: its text part is the whole image
-    np.testing.assert_array_equal(*conversion.views(captcha, with_text_part=True))
+    part = conversion.text_part_view(canvas)
+    assert part.shape == (60, 160) and part.dtype == np.uint8
+    np.testing.assert_array_equal(part, Conversion('ink_crop', 160, 60).view(canvas))
+    assert conversion.text_part_view(_captcha(font)) is None  # text filling the image
+
+
+def test_windows_cover_a_large_image_in_the_view_aspect_and_skip_a_small_one():
+    aspect = 160 / 60
+    boxes = window_boxes(270, 480, aspect, 60)
+    heights = sorted({bottom - top for top, bottom, _, _ in boxes})
+    assert heights == [int(270 * share) for share in WINDOW_HEIGHTS]
+    covered = np.zeros((270, 480), bool)
+    for top, bottom, left, right in boxes:
+        assert 0 <= top < bottom <= 270 and 0 <= left < right <= 480
+        assert right - left == min(480, int((bottom - top) * aspect))
+        covered[top:bottom, left:right] = True
+    assert covered.all()
+    # neighbours of one size overlap by at least WINDOW_OVERLAP of the window
+    smallest = sorted((left, top) for top, bottom, left, right in boxes
+                      if bottom - top == heights[0])
+    lefts = sorted({left for left, _ in smallest})
+    assert max(np.diff(lefts)) <= (1 - WINDOW_OVERLAP) * int(heights[0] * aspect) + 1
+    assert window_boxes(60, 160, aspect, 60) == []  # a captcha its text fills: no windows
+    assert {b - t for t, b, _, _ in window_boxes(100, 300, aspect, 60)} == {75}  # 0.75 only
+
+
+def test_window_views_are_views_of_the_windows(font):
+    canvas = np.full((270, 480, 3), (170, 210, 230), np.uint8)
+    canvas[100:160, 200:360] = _captcha(font)
+    conversion = Conversion('ink', 160, 60)
+    views = conversion.window_views(canvas)
+    boxes = window_boxes(270, 480, 160 / 60, 60)
+    assert views.shape == (len(boxes), 60, 160) and views.dtype == np.uint8
+    top, bottom, left, right = boxes[-1]
+    np.testing.assert_array_equal(views[-1], conversion.view(canvas[top:bottom, left:right]))
+    assert conversion.window_views(_captcha(font)).shape == (0, 60, 160)

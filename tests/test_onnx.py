@@ -1,5 +1,6 @@
 """ONNX export and the ONNX Runtime reader: same readings as MXNet, and no MXNet needed."""
 import json
+import os
 
 import numpy as np
 import onnx
@@ -8,12 +9,12 @@ from onnx import TensorProto, helper
 
 import onnx_export
 from conftest import REPO, TINY, assert_one_line_error, run_script
-from image_conversion import network_input
+from image_conversion import network_input, read_image
 import model_config
 from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 from mxnet_reader import MXNetModel
 from onnx_reader import ONNXModel
-from reading import read_files, read_views
+from reading import other_views, read_files, read_views
 
 VARIANTS = {  # name: (training options, charset the captchas are drawn from)
     'unrolled': ([], None),
@@ -48,13 +49,17 @@ def assert_same_readings(mxnet_model, onnx_model, folder):
     assert onnx_model.config == mxnet_model.config
     paths = sorted(str(p) for p in folder.iterdir())
     config = onnx_model.config
-    _, views, errors = read_files(paths, config.conversion, config.hp.crop_view)
+    _, views, errors = read_files(paths, config.conversion)
     assert not errors and len(views) == len(paths)
-    for view in range(views.shape[1]):  # each image's view, and its text part if read
-        inputs = network_input(views[:, view])
+    images = [read_image(path) for path in paths]
+    # each image's view, and every other view its settings name (text part, windows, ...)
+    others = [v for view, image in zip(views, images) for v in other_views(config, view, image)]
+    for batch in [views, *(v for v in others if len(v))]:
+        inputs = network_input(batch)
         np.testing.assert_allclose(onnx_model.probabilities(inputs),
                                    mxnet_model.probabilities(inputs), atol=1e-4, rtol=0)
-    read_by_onnx, read_by_mxnet = read_views(onnx_model, views), read_views(mxnet_model, views)
+    read_by_onnx = read_views(onnx_model, views, images=images)
+    read_by_mxnet = read_views(mxnet_model, views, images=images)
     assert [r.text for r in read_by_onnx] == [r.text for r in read_by_mxnet]
     np.testing.assert_allclose([r.confidence for r in read_by_onnx],
                                [r.confidence for r in read_by_mxnet], rtol=1e-3, atol=1e-6)
@@ -85,12 +90,17 @@ def test_the_original_examples_checkpoint_exports(old_checkpoint, tmp_path, capt
                          ONNXModel(str(tmp_path / 'old.onnx')), captchas[None])
 
 
-def test_the_shipped_onnx_model_is_the_shipped_checkpoint(captchas):
+def test_the_shipped_onnx_model_is_the_shipped_checkpoint(captchas, tmp_path):
     model = onnx.load(SHIPPED_ONNX)
     settings = {p.key: p.value for p in model.metadata_props}[onnx_export.ONNX_METADATA_KEY]
     assert ModelConfig.from_json(settings) == model_config.load(SHIPPED_PREFIX)
-    assert_same_readings(MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=40),
-                         ONNXModel(SHIPPED_ONNX), captchas[None])
+    mxnet_model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=40)
+    assert_same_readings(mxnet_model, ONNXModel(SHIPPED_ONNX), captchas[None])
+    # large canvases, which it reads again through their text part and windows too
+    result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style',
+                        'poster', '--count', 6, '--out', tmp_path / 'poster', '--seed', 7)
+    assert result.returncode == 0, result.stderr
+    assert_same_readings(mxnet_model, ONNXModel(SHIPPED_ONNX), tmp_path / 'poster')
 
 
 @pytest.fixture(scope='module')

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_script
-from image_conversion import soften
+from image_conversion import read_image, soften
 from model_config import SHIPPED_ONNX
 from onnx_reader import ONNXModel
-from reading import OTHER_VIEW_ODDS, read_batches, read_files, read_views
+from reading import (OTHER_VIEW_ODDS, Reading, best_other_reading, read_batches, read_files,
+                     read_views)
 
 
 class CountingModel:
@@ -26,9 +27,9 @@ class CountingModel:
 
 
 @pytest.fixture(scope='module')
-def views(tmp_path_factory):
-    """Each image's views, as the shipped model reads them, of plain captchas (which it reads
-    surely) and of two looks it is often unsure of."""
+def captchas(tmp_path_factory):
+    """(BGR images, their first views as the shipped model reads them) of plain captchas
+    (which it reads surely) and of two looks it is often unsure of, one on a large canvas."""
     folder = tmp_path_factory.mktemp('looks')
     for style in ('plain', 'poster', 'dotted'):
         result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style',
@@ -36,35 +37,56 @@ def views(tmp_path_factory):
         assert result.returncode == 0, result.stderr
     paths = sorted(str(p) for p in folder.glob('*/*'))
     config = ONNXModel(SHIPPED_ONNX).config
-    assert config.hp.crop_view and config.hp.soft_view
-    _, views, errors = read_files(paths, config.conversion, with_text_part=True)
-    assert not errors and views.shape == (24, 2, 60, 160)
-    return views
+    assert config.hp.crop_view and config.hp.soft_view and config.hp.window_views
+    _, views, errors = read_files(paths, config.conversion)
+    assert not errors and views.shape == (24, 60, 160)
+    return [read_image(path) for path in paths], views
 
 
-def test_the_surest_other_reading_replaces_one_it_beats_by_the_odds(views):
+def test_the_surest_other_reading_replaces_one_it_beats_by_the_odds(captchas):
+    images, views = captchas
     model = CountingModel()
-    readings = read_views(model, views)
-    first = views[:, 0]
-    sigma = model.config.hp.soft_view
-    every = [read_batches(model.model, each, 0) for each in (first, views[:, 1],
-                                                              soften(first, sigma))]
-    expected = []
-    for own, *others in zip(*every):
-        best = max(others, key=lambda r: r.confidence)
-        expected.append(best if best.confidence > OTHER_VIEW_ODDS * own.confidence else own)
+    readings = read_views(model, views, images=images)
+    config, sigma = model.config, model.config.hp.soft_view
+    firsts = read_batches(model.model, views, 0)
+    expected, views_read = [], len(views)
+    for first, view, image in zip(firsts, views, images):
+        if first.confidence * OTHER_VIEW_ODDS >= 1:  # sure: not read again
+            expected.append(first)
+            continue
+        part = config.conversion.text_part_view(image)
+        wholes = [soften(view[None], sigma)[0]] + ([] if part is None else [part])
+        windows = config.conversion.window_views(image)
+        views_read += len(wholes) + len(windows)
+        candidates = read_batches(model.model, np.stack(wholes), 0) + [
+            r for r in (read_batches(model.model, windows, 0) if len(windows) else [])
+            if r.text and len(r.text) >= len(first.text)]
+        best = max(candidates, key=lambda r: r.confidence)
+        expected.append(best if best.confidence > OTHER_VIEW_ODDS * first.confidence else first)
     assert [r.text for r in readings] == [r.text for r in expected]
     np.testing.assert_allclose([r.confidence for r in readings],
                                [r.confidence for r in expected], rtol=1e-4)
-    assert any(r.text != own.text for r, own in zip(readings, every[0]))  # some replaced
-    # only the images read less surely than 1 / odds were read again, through both views
-    unsure = sum(r.confidence * OTHER_VIEW_ODDS < 1 for r in every[0])
+    assert any(r.text != own.text for r, own in zip(readings, firsts))  # some replaced
+    # only the images read less surely than 1 / odds were read again, through every view
+    unsure = sum(r.confidence * OTHER_VIEW_ODDS < 1 for r in firsts)
     assert 0 < unsure < len(views)
-    assert model.views_read == len(views) + 2 * unsure
+    assert model.views_read == views_read
 
 
-def test_one_view_reads_each_image_once(views):
+def test_a_window_reading_fewer_characters_or_none_never_replaces_the_first():
+    """A window that cuts the text, or misses it, is often sure of what it holds."""
+    first = Reading('0172', 0.1)
+    cut, empty, whole = Reading('017', 0.9), Reading('', 0.99), Reading('0173', 0.3)
+    assert best_other_reading(first, [], [cut, empty]) == first
+    assert best_other_reading(first, [], [cut, empty, whole]) == whole
+    # the whole image's other views (blurred, text part) may read fewer
+    assert best_other_reading(first, [cut], [whole]) == cut
+    assert best_other_reading(first, [], [Reading('01725', 0.15)]) == first  # not 2x as sure
+
+
+def test_one_view_reads_each_image_once(captchas):
+    images, views = captchas
     model = CountingModel()
-    readings = read_views(model, views, one_view=True)
+    readings = read_views(model, views, one_view=True, images=images)
     assert model.views_read == len(views)
-    assert readings == read_batches(model.model, views[:, 0], 0)
+    assert readings == read_batches(model.model, views, 0)

@@ -192,13 +192,14 @@ class GatedModel:
 def test_requests_arriving_together_share_one_network_call(captchas):
     model = GatedModel()
     views = [model.config.conversion.read(str(p))[None] for p in captchas]
+    images = [[p.read_bytes()] for p in captchas]
 
     async def scenario():
         reader = BatchReader(model)
         reader.start()
-        first = asyncio.ensure_future(reader.read(views[0]))
+        first = asyncio.ensure_future(reader.read(views[0], images[0]))
         await asyncio.sleep(0.2)  # the first call is under way, held at the gate
-        rest = [asyncio.ensure_future(reader.read(v)) for v in views[1:]]
+        rest = [asyncio.ensure_future(reader.read(v, i)) for v, i in zip(views[1:], images[1:])]
         await asyncio.sleep(0.2)
         model.gate.set()
         answers = await asyncio.gather(first, *rest)
@@ -207,10 +208,11 @@ def test_requests_arriving_together_share_one_network_call(captchas):
 
     answers = asyncio.run(scenario())
     # one call for the first request, then one for all the rest; after each, one more for
-    # its images read unsurely, read again blurred (reading.read_views), if there are any
+    # its images read unsurely, read again through other views (reading.read_views), if any
     unsure = [is_unsure(r) for r in read_batches(model.model, np.concatenate(views), 0)]
     again = [sum(unsure[:1]), sum(unsure[1:])]
     assert model.calls == [1] + again[:1] * bool(again[0]) + [len(captchas) - 1] + (
         again[1:] * bool(again[1]))
-    alone = read_views(model.model, [v[0] for v in views])
+    alone = read_views(model.model, [v[0] for v in views],
+                       images=[cv2.imread(str(p)) for p in captchas])
     assert [a[0].text for a in answers] == [r.text for r in alone]
