@@ -87,10 +87,11 @@ class Hyperparams:
                                   "captcha package's own, or 'robust', its glyphs in a random "
                                   "mix of other looks (captcha_styles.py); validation captchas "
                                   "are always plain", str, ['plain', 'robust'])
-    soft_view: float = setting(0.0, "reading: also read images it is unsure of blurred by a "
-                                    "Gaussian of this sigma (view pixels) and keep that "
-                                    "reading where it is far more confident; 0 = no blurred "
-                                    "reading (image_conversion.soften)",
+    soft_view: float = setting(0.0, "reading: also read images it is unsure of with their "
+                                    "ink spread by a pixel and blurred by a Gaussian of this "
+                                    "sigma (view pixels), and keep that reading where it is "
+                                    "far more confident; 0 = no blurred reading "
+                                    "(image_conversion.soften)",
                                non_negative_float)
     crop_view: bool = setting(False, "reading: also read images it is unsure of cut down to "
                                      "where their text is (as --conversion ink_crop cuts it) "
@@ -143,14 +144,17 @@ RECIPES = {
                     num_lstm_layer=1, bidirectional=True, normalize=True,
                     conv_channels=(32, 32), column_pool=4, conversion='ink'),
 }
-# A model of the `robust` recipe also reads every image blurred (sigma 1.5 view pixels) and
-# keeps that reading where it is far more confident (reading.OTHER_VIEW_ODDS): glyphs broken
-# into dots or hatching, which it never trained on, read as strokes again. The shipped model
-# read the held-out `dotted` look at 53 % instead of 0 %, and `hatched`, a look drawn after
-# 1.5 was chosen on `dotted`, at 69 % instead of 2 %; no other test set lost more than 0.3
-# points. Models trained on one look (`fast`, fine-tuned ones) moved by under half a point
-# either way, so for them it would only add reading time: off (README, "More views").
-SOFT_VIEW = 1.5
+# A model of the `robust` recipe also reads every image it is unsure of with its ink spread
+# by a pixel and blurred (sigma 1 view pixel; image_conversion.soften) and keeps that
+# reading where it is far more confident (reading.OTHER_VIEW_ODDS): glyphs broken into dots
+# or hatching, which it never trained on, read as strokes again. Blurred alone (sigma 1.5,
+# chosen on `dotted`), the shipped model read the held-out `dotted` look at 53 % instead of
+# 0 %, and `hatched`, a look drawn after that choice, at 69 % instead of 2 %; spreading the
+# ink first, chosen on draws kept apart from the test sets, took them to 78 % and 77 %, the
+# plain test sets moving by a quarter of a point or less. Models trained on one look
+# (`fast`, fine-tuned ones) moved by under half a point either way with the blur, so for
+# them it would only add reading time: off (README, "More views").
+SOFT_VIEW = 1.0
 
 # `robust`: fast's training on the `robust` look (captcha_styles.py), read at the captcha
 # package's full 160x60 through a wider front end in 40 steps (every 4 of the 160 columns),

@@ -37,7 +37,7 @@ def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few
         assert getattr(tuned, name) == getattr(shipped, name), name
     assert {name: getattr(tuned, name) for name in FINETUNE} == FINETUNE
     assert tuned.style == RECIPES['fast'].style  # the recipe's, not the checkpoint's
-    assert shipped.soft_view == 1.5 and tuned.soft_view == 0  # read once, unless asked
+    assert shipped.soft_view == 1.0 and tuned.soft_view == 0  # read once, unless asked
     assert shipped.crop_view and not tuned.crop_view
     assert shipped.window_views and not tuned.window_views
     # fewer steps are doubled until there are 40: pooling has no parameters
