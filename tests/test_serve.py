@@ -84,12 +84,12 @@ def test_an_image_as_the_body_reads_as_the_cli_reads_it(server, captchas, expect
         assert answer.json() == expected[str(path)]
 
 
-def test_small_text_on_a_large_canvas_reads_through_its_text_part_as_the_cli_reads_it(
+def test_small_text_on_a_large_canvas_reads_through_its_other_views_as_the_cli_reads_it(
         server, tmp_path):
     """The service reads every view the model's settings name, the part of the image where
-    its text is too (crop_view), as lstm_ocr_infer.py does, and with --one_view one view,
-    as lstm_ocr_infer.py --one_view does: on `poster` captchas the views change what is
-    read."""
+    its text is (crop_view) and windows (window_views) too, as lstm_ocr_infer.py does, and
+    with --one_view one view, as lstm_ocr_infer.py --one_view does: on `poster` captchas
+    the views change what is read."""
     drawn = tmp_path / 'drawn'
     result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'poster',
                         '--count', 6, '--out', drawn, '--seed', 7)
