@@ -16,7 +16,7 @@ import numpy as np
 import ctc
 from cli import non_negative_int, positive_int, progress, use_every_core
 from ctc_metrics import exact_match, lcs_accuracy
-from image_conversion import network_input, read_image, soften
+from image_conversion import network_input, read_image, soften, thin
 from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
 
 
@@ -45,9 +45,9 @@ def add_reading_arguments(parser):
     parser.add_argument('--one_view', action='store_true',
                         help="read each image once, as converted, even where the model's "
                              "settings read images it is unsure of again, blurred "
-                             "(soft_view), cut to where the text is (crop_view) and through "
-                             "windows (window_views): the shipped model's do (README, "
-                             "\"More views\")")
+                             "(soft_view), thinned (thin_view), cut to where the text is "
+                             "(crop_view) and through windows (window_views): the shipped "
+                             "model's do (README, \"More views\")")
 
 
 def checkpoint_of(args):
@@ -126,11 +126,13 @@ def is_unsure(reading):
 def other_views(config, view, image):
     """The other views an image is read through, as its model's settings name them ->
     (views (k, height, width) of the whole image or its text part, views (m, height, width)
-    of its windows): the view blurred (hp.soft_view), the text part's view (hp.crop_view),
-    the windows' views (hp.window_views). `image` is the BGR image, or None: then only the
+    of its windows): the view blurred (hp.soft_view) and thinned (hp.thin_view), the text
+    part's view (hp.crop_view), the windows' views (hp.window_views). `image` is the BGR image, or None: then only the
     blurred view."""
     hp, conversion = config.hp, config.conversion
     wholes = [soften(view[None], hp.soft_view)] if hp.soft_view else []
+    if hp.thin_view:
+        wholes.append(thin(view[None]))
     windows = np.zeros((0, conversion.height, conversion.width), np.uint8)
     if image is not None:
         part = conversion.text_part_view(image) if hp.crop_view else None

@@ -15,8 +15,8 @@ ORIGINAL = {
     'wd': 0.00001, 'clip_gradient': 0.0, 'rnn': 'unrolled', 'num_hidden': 100,
     'num_lstm_layer': 2, 'bidirectional': False, 'normalize': False, 'conv_channels': (),
     'column_pool': 1, 'conv_stride': 1, 'conversion': 'plain', 'num_columns': 80,
-    'column_height': 30, 'style': 'plain', 'soft_view': 0.0, 'crop_view': False,
-    'window_views': False, 'augment': False,
+    'column_height': 30, 'style': 'plain', 'soft_view': 0.0, 'thin_view': False,
+    'crop_view': False, 'window_views': False, 'augment': False,
 }
 
 
@@ -40,6 +40,7 @@ def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few
     assert shipped.soft_view == 1.0 and tuned.soft_view == 0  # read once, unless asked
     assert shipped.crop_view and not tuned.crop_view
     assert shipped.window_views and not tuned.window_views
+    assert shipped.thin_view and not tuned.thin_view
     # fewer steps are doubled until there are 40: pooling has no parameters
     assert finetuning(RECIPES['fast'], RECIPES['fast']).num_steps == 40
     ten_steps = dataclasses.replace(shipped, column_pool=16)

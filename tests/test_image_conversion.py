@@ -9,7 +9,8 @@ from PIL import Image
 
 from captcha_styles import CAPTCHA_NOISE, Drawer
 from image_conversion import (WINDOW_HEIGHTS, WINDOW_OVERLAP, Conversion, decode_image,
-                              network_input, read_image, soften, text_box, window_boxes)
+                              network_input, read_image, soften, text_box, thin,
+                              window_boxes)
 
 
 def test_network_input_reads_columns_left_to_right():
@@ -33,6 +34,18 @@ def test_soften_joins_a_screen_of_dots_into_one_dark_stroke():
     assert stroke.std() < 0.2 * screen.std()  # an even dark stroke instead of a screen
     assert soft[0, :10].min() == 255 and np.all(soft[1] == 255)  # away from the dots: as it was
     assert soften(views[:0], 1.0).shape == (0, 60, 160)
+
+
+def test_thin_takes_a_pixel_off_each_side_of_every_stroke():
+    views = np.full((2, 60, 160), 255, np.uint8)
+    views[0, 10:50, 30:35] = 0  # a stroke 5 pixels wide
+    views[0, 10:50, 60] = 0  # and one a pixel wide, which goes
+    thinned = thin(views)
+    assert thinned.shape == views.shape and thinned.dtype == np.uint8
+    assert np.array_equal(np.flatnonzero(thinned[0, 30] == 0), np.arange(31, 34))
+    assert thinned[0, 10].min() == 255 and thinned[0, 11, 31:34].max() == 0  # ends too
+    assert np.all(thinned[1] == 255)
+    assert thin(views[:0]).shape == (0, 60, 160)
 
 
 def test_plain_conversion_of_any_size_depth_and_colour():

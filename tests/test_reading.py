@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_script
-from image_conversion import read_image, soften
+from image_conversion import read_image, soften, thin
 from model_config import SHIPPED_ONNX
 from onnx_reader import ONNXModel
 from reading import (OTHER_VIEW_ODDS, Reading, best_other_reading, read_batches, read_files,
@@ -37,7 +37,8 @@ def captchas(tmp_path_factory):
         assert result.returncode == 0, result.stderr
     paths = sorted(str(p) for p in folder.glob('*/*'))
     config = ONNXModel(SHIPPED_ONNX).config
-    assert config.hp.crop_view and config.hp.soft_view and config.hp.window_views
+    hp = config.hp
+    assert hp.crop_view and hp.soft_view and hp.thin_view and hp.window_views
     _, views, errors = read_files(paths, config.conversion)
     assert not errors and views.shape == (24, 60, 160)
     return [read_image(path) for path in paths], views
@@ -55,7 +56,8 @@ def test_the_surest_other_reading_replaces_one_it_beats_by_the_odds(captchas):
             expected.append(first)
             continue
         part = config.conversion.text_part_view(image)
-        wholes = [soften(view[None], sigma)[0]] + ([] if part is None else [part])
+        wholes = [soften(view[None], sigma)[0], thin(view[None])[0]] + (
+            [] if part is None else [part])
         windows = config.conversion.window_views(image)
         views_read += len(wholes) + len(windows)
         candidates = read_batches(model.model, np.stack(wholes), 0) + [
