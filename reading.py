@@ -127,20 +127,21 @@ def other_views(config, view, image):
     """The other views an image is read through, as its model's settings name them ->
     (views (k, height, width) of the whole image or its text part, views (m, height, width)
     of its windows): the view blurred (hp.soft_view) and thinned (hp.thin_view), the text
-    part's view (hp.crop_view), the windows' views (hp.window_views). `image` is the BGR image, or None: then only the
-    blurred view."""
+    part's view (hp.crop_view), the windows' views (hp.window_views). `image` is the BGR
+    image, or None: then only the blurred and thinned views."""
     hp, conversion = config.hp, config.conversion
+    none = np.zeros((0, conversion.height, conversion.width), np.uint8)
     wholes = [soften(view[None], hp.soft_view)] if hp.soft_view else []
     if hp.thin_view:
         wholes.append(thin(view[None]))
-    windows = np.zeros((0, conversion.height, conversion.width), np.uint8)
+    windows = none
     if image is not None:
         part = conversion.text_part_view(image) if hp.crop_view else None
         if part is not None:
             wholes.append(part[None])
         if hp.window_views:
             windows = conversion.window_views(image)
-    return (np.concatenate(wholes) if wholes else windows[:0]), windows
+    return np.concatenate([none, *wholes]), windows
 
 
 def best_other_reading(first, wholes, windows):
@@ -164,7 +165,8 @@ def read_views(model, views, beam_width=0, one_view=False, images=None):
     through the other views its model's settings name (other_views), and the surest of
     those readings may replace the first (best_other_reading). `images`, a sequence of the
     BGR images (e.g. LazyImages), gives the text part and window views; without it only the
-    blurred view is read. The others' readings could not be replaced: they are read once."""
+    blurred and thinned views are read. The others' readings could not be replaced: they
+    are read once."""
     views = np.asarray(views)
     readings = read_batches(model, views, beam_width)
     if one_view:
