@@ -17,13 +17,14 @@ import json
 import os
 import sys
 
-from cli import Parser, fail
+from cli import Parser, fail, progress
 from image_conversion import read_image
 from labelled_files import image_files, labelled_files
 from reading import (LazyImages, add_model_arguments, add_reading_arguments, load_model,
                      read_files, read_views, reading_record, score)
 
 BATCH_SIZE = 256
+CHUNK_SIZE = 4 * BATCH_SIZE  # images decoded and read at a time (about 10 MB of views)
 
 
 def parse_args():
@@ -43,6 +44,17 @@ def parse_args():
     if not args.images and args.eval is None:
         parser.error("give IMAGE files or folders to read, or --eval PATH")
     return args
+
+
+def chunks(paths):
+    """The paths CHUNK_SIZE at a time, with a progress bar if there is more than one chunk:
+    a chunk's images are decoded, read and printed before the next, so a folder of any size
+    fits in memory."""
+    starts = range(0, len(paths), CHUNK_SIZE)
+    if len(starts) > 1:
+        starts = progress(starts, len(starts), f"chunks of {CHUNK_SIZE} images read")
+    for start in starts:
+        yield paths[start:start + CHUNK_SIZE]
 
 
 def print_readings(paths, readings, alphabet, as_json, with_path):
@@ -94,17 +106,23 @@ def main():
         paths, truths = truths_of(paths, labels, alphabet)
         if not paths:
             fail("no image is labelled with text the model can read")
-    good, views, errors = read_files(paths, model.config.conversion)
+    good, texts, errors = [], [], []
+    for chunk in chunks(paths):
+        chunk_good, views, chunk_errors = read_files(chunk, model.config.conversion)
+        readings = read_views(model, views, args.beam, args.one_view,
+                              LazyImages(chunk_good, read_image))
+        if not args.eval:
+            print_readings(chunk_good, readings, alphabet, args.json, with_path=len(paths) > 1)
+        good.extend(chunk_good)
+        texts.extend(r.text for r in readings)
+        errors.extend(chunk_errors)
     if not good:
         fail(errors[0] if len(errors) == 1 else f"none of the {len(paths)} images could be read")
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
-    readings = read_views(model, views, args.beam, args.one_view, LazyImages(good, read_image))
     if args.eval:
         truth_of = dict(zip(paths, truths))
-        print_score([truth_of[path] for path in good], [r.text for r in readings])
-    else:
-        print_readings(good, readings, alphabet, args.json, with_path=len(paths) > 1)
+        print_score([truth_of[path] for path in good], texts)
     if errors or (args.eval and len(truths) < len(labels)):
         sys.exit(1)
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 import ctc
-from cli import non_negative_int, positive_int, progress, use_every_core
+from cli import non_negative_int, positive_int, use_every_core
 from ctc_metrics import exact_match, lcs_accuracy
 from image_conversion import network_input, read_image, soften, thin
 from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
@@ -166,35 +166,33 @@ def read_views(model, views, beam_width=0, one_view=False, images=None):
     those readings may replace the first (best_other_reading). `images`, a sequence of the
     BGR images (e.g. LazyImages), gives the text part and window views; without it only the
     blurred and thinned views are read. The others' readings could not be replaced: they
-    are read once."""
+    are read once. The unsure images are read again a batch of them at a time: a large
+    image has up to 32 other views, so all of them at once could fill the memory."""
     views = np.asarray(views)
     readings = read_batches(model, views, beam_width)
     if one_view:
         return readings
     unsure = [i for i, r in enumerate(readings) if is_unsure(r)]
-    others = [other_views(model.config, views[i], None if images is None else images[i])
-              for i in unsure]
-    counts = [(len(wholes), len(windows)) for wholes, windows in others]
-    if not sum(map(sum, counts)):
-        return readings
-    other_readings = read_batches(model, np.concatenate([v for pair in others for v in pair]),
-                                  beam_width)
-    start = 0
-    for index, (wholes, windows) in zip(unsure, counts):
-        whole_readings = other_readings[start:start + wholes]
-        window_readings = other_readings[start + wholes:start + wholes + windows]
-        readings[index] = best_other_reading(readings[index], whole_readings, window_readings)
-        start += wholes + windows
+    for start in range(0, len(unsure), model.batch_size):
+        chosen = unsure[start:start + model.batch_size]
+        others = [other_views(model.config, views[i], None if images is None else images[i])
+                  for i in chosen]
+        if not sum(len(wholes) + len(windows) for wholes, windows in others):
+            continue
+        other_readings = iter(read_batches(
+            model, np.concatenate([v for pair in others for v in pair]), beam_width))
+        for index, (wholes, windows) in zip(chosen, others):
+            whole_readings = [next(other_readings) for _ in wholes]
+            window_readings = [next(other_readings) for _ in windows]
+            readings[index] = best_other_reading(readings[index], whole_readings,
+                                                 window_readings)
     return readings
 
 
 def read_batches(model, views, beam_width):
     """Views (n, height, width), a batch at a time -> [Reading]."""
-    starts = range(0, len(views), model.batch_size)
-    if len(starts) > 1:
-        starts = progress(starts, len(starts), "batches read")
     alphabet, readings = model.config.alphabet, []
-    for start in starts:
+    for start in range(0, len(views), model.batch_size):
         probs = model.probabilities(network_input(views[start:start + model.batch_size]))
         readings.extend(Reading(alphabet.decode(classes), confidence)
                         for classes, confidence in ctc.decode(probs, beam_width))

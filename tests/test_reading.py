@@ -92,3 +92,46 @@ def test_one_view_reads_each_image_once(captchas):
     readings = read_views(model, views, one_view=True, images=images)
     assert model.views_read == len(views)
     assert readings == read_batches(model.model, views, 0)
+
+
+class LoggedImages:
+    """The BGR images, logging each one read_views asks for into a shared log."""
+
+    def __init__(self, images, log):
+        self.images, self.log = images, log
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        self.log.append('image')
+        return self.images[index]
+
+
+class LoggedModel(CountingModel):
+    """The shipped ONNX model in batches of 4, logging each call into a shared log."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.model, self.batch_size, self.log = ONNXModel(SHIPPED_ONNX, batch_size=4), 4, log
+
+    def probabilities(self, inputs):
+        self.log.append('read')
+        return super().probabilities(inputs)
+
+
+def test_unsure_images_are_read_again_a_batch_of_them_at_a_time(captchas):
+    """A large image has up to 32 other views: read_views builds those of at most
+    batch_size images before reading them, and reads as it would all at once."""
+    images, views = captchas
+    log = []
+    readings = read_views(LoggedModel(log), views, images=LoggedImages(images, log))
+    runs = ''.join('i' if entry == 'image' else 'r' for entry in log).split('r')
+    unsure = sum(r.confidence * OTHER_VIEW_ODDS < 1 for r in read_batches(CountingModel().model,
+                                                                      views, 0))
+    assert unsure > 4 and sum(map(len, runs)) == unsure
+    assert max(map(len, runs)) == 4
+    at_once = read_views(CountingModel(), views, images=images)
+    assert [r.text for r in readings] == [r.text for r in at_once]
+    np.testing.assert_allclose([r.confidence for r in readings],
+                               [r.confidence for r in at_once], rtol=1e-4)
