@@ -26,7 +26,7 @@ from alphabet import DIGITS, Alphabet
 from captcha_generator import MPCaptcha, TextCaptcha
 from ctc_metrics import CtcMetrics
 from fonts import find_fonts
-from hyperparameters import NETWORK_FIELDS, RECIPES, XAVIER, finetuning
+from hyperparameters import NETWORK_FIELDS, RECIPES, VIEW_FIELDS, XAVIER, finetuning
 from model_config import ModelConfig
 from ocr_iter import OCRIter, drawn_set, in_order_iter
 from training_log import EpochLog
@@ -59,7 +59,7 @@ def settings(args, earlier):
         hp = earlier.hp
     hp = dataclasses.replace(hp, **args.explicit)
     if args.finetune is not None:
-        log_network_changes(args.explicit, earlier.hp, hp)
+        log_finetuned_network(args.explicit, earlier.hp, hp)
     why = hp.problem()
     if why:
         raise ValueError(why)
@@ -70,9 +70,9 @@ def settings(args, earlier):
     return hp, Alphabet(charset)
 
 
-def log_network_changes(explicit, checkpoint_hp, hp):
-    """Say how a fine-tuned network differs from its checkpoint's: settings given on the
-    command line, and more LSTM steps."""
+def log_finetuned_network(explicit, checkpoint_hp, hp):
+    """Say how a fine-tuned network differs from its checkpoint's (settings given on the
+    command line, more LSTM steps), and which other views it reads through."""
     replaced = [f"{name} {getattr(checkpoint_hp, name)!r} by {value!r}"
                 for name, value in explicit.items()
                 if name in NETWORK_FIELDS and value != getattr(checkpoint_hp, name)]
@@ -83,6 +83,11 @@ def log_network_changes(explicit, checkpoint_hp, hp):
                      "reads better in more, and column pooling has no parameters "
                      "(--column_pool %d keeps %d)", hp.num_steps, checkpoint_hp.num_steps,
                      checkpoint_hp.column_pool, checkpoint_hp.num_steps)
+    views = [name for name in VIEW_FIELDS if getattr(hp, name)]
+    if views:
+        logging.info("Reading images it is unsure of again through other views, as the "
+                     "checkpoint does: %s (lstm_ocr_infer.py --one_view reads once)",
+                     ', '.join(views))
 
 
 class Data:

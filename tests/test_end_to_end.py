@@ -439,6 +439,8 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
     assert settings['hyperparameters']['column_pool'] == 2  # in 40 steps, twice its 20
     assert settings['hyperparameters']['augment'] is True  # fine-tuning's own settings
     assert settings['hyperparameters']['conversion'] == 'ink_crop'  # as given
+    assert 'other views' not in result.stderr  # its checkpoint reads once
+    assert not settings['hyperparameters']['crop_view']
 
 
 def test_the_letters_model_reads_letters_and_starts_fine_tuning_with_them(alphanumeric):
@@ -458,6 +460,12 @@ def test_the_letters_model_reads_letters_and_starts_fine_tuning_with_them(alphan
     assert 'Output layer: 37 of 37 classes carried over (the blank and 36 characters)\n' in (
         result.stderr)
     assert 'new to the checkpoint' not in result.stderr
+    # it reads images it is unsure of through the letters model's other views, as it does
+    assert ('again through other views, as the checkpoint does: soft_view, thin_view, '
+            'crop_view, window_views' in result.stderr)
+    settings = json.loads((folder / 'from-alnum-config.json').read_text())['hyperparameters']
+    assert (settings['soft_view'], settings['thin_view'], settings['crop_view'],
+            settings['window_views']) == (1.0, True, True, True)
 
 
 def test_a_folder_larger_than_a_chunk_is_read_in_order_with_a_progress_line(tmp_path, font):

@@ -2,7 +2,8 @@
 checkpoint's network."""
 import dataclasses
 
-from hyperparameters import FINETUNE, FINETUNE_STEPS, NETWORK_FIELDS, RECIPES, XAVIER, finetuning
+from hyperparameters import (FINETUNE, FINETUNE_STEPS, NETWORK_FIELDS, RECIPES, VIEW_FIELDS,
+                             XAVIER, finetuning)
 
 # From MXNet 1.9.1 example/ctc: hyperparams.py (epoch sizes, batch, epochs, learning rate,
 # momentum, num_label, seq_length, num_hidden, num_lstm_layer) and lstm_ocr_train.py
@@ -37,10 +38,11 @@ def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few
         assert getattr(tuned, name) == getattr(shipped, name), name
     assert {name: getattr(tuned, name) for name in FINETUNE} == FINETUNE
     assert tuned.style == RECIPES['fast'].style  # the recipe's, not the checkpoint's
-    assert shipped.soft_view == 1.0 and tuned.soft_view == 0  # read once, unless asked
-    assert shipped.crop_view and not tuned.crop_view
-    assert shipped.window_views and not tuned.window_views
-    assert shipped.thin_view and not tuned.thin_view
+    # it reads through the checkpoint's other views: the shipped model's all, fast's none
+    for name in VIEW_FIELDS:
+        assert getattr(tuned, name) == getattr(shipped, name) != getattr(RECIPES['fast'], name)
+        assert getattr(finetuning(RECIPES['robust'], RECIPES['fast']), name) == getattr(
+            RECIPES['fast'], name)
     # fewer steps are doubled until there are 40: pooling has no parameters
     assert finetuning(RECIPES['fast'], RECIPES['fast']).num_steps == 40
     ten_steps = dataclasses.replace(shipped, column_pool=16)
