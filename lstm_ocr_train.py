@@ -80,8 +80,8 @@ def add_run_options(parser):
                         help="start from the parameters of checkpoint PREFIX-NNNN (e.g. "
                              "model/ocr-0030, digits, or model/alnum-0020, letters and "
                              "digits) that fit; its network settings (read in at "
-                             "least 40 LSTM steps), and training settings for a few hundred "
-                             "images")
+                             "least 40 LSTM steps) and the other views it reads through, "
+                             "and training settings for a few hundred images")
     parser.add_argument('--metric', choices=['acc', 'lcs'], default='acc',
                         help="training accuracy logged: exact match, or longest-common-"
                              "subsequence ratio (validation and PREFIX-log.csv report both)")
