@@ -26,7 +26,8 @@ from alphabet import DIGITS, Alphabet
 from captcha_generator import MPCaptcha, TextCaptcha
 from ctc_metrics import CtcMetrics
 from fonts import find_fonts
-from hyperparameters import NETWORK_FIELDS, RECIPES, VIEW_FIELDS, XAVIER, finetuning
+from hyperparameters import (NETWORK_FIELDS, RECIPES, VIEW_FIELDS, XAVIER, finetuning,
+                             finetuning_epochs)
 from model_config import ModelConfig
 from ocr_iter import OCRIter, drawn_set, in_order_iter
 from training_log import EpochLog
@@ -170,6 +171,18 @@ def training_source(args, config, data, rank, num_workers, interrupts):
                          f"than one batch: lower --batch_size below {hp.batch_size}")
     logging.info("Training on %d images of %s", len(train), args.train_data)
     return train, len(train) // hp.batch_size, held_out
+
+
+def fewer_passes_if_large(config, samples_per_epoch):
+    """A fine-tuning run's config with as many passes over its dataset as
+    hyperparameters.finetuning_epochs allows (fewer over a large one), said in the log."""
+    epochs = finetuning_epochs(samples_per_epoch)
+    if epochs == config.hp.num_epoch:
+        return config
+    logging.info("Fine-tuning for %d passes instead of %d: %s samples, the most fine-tuning "
+                 "takes (over many images fewer passes read as well; --num_epoch sets them)",
+                 epochs, config.hp.num_epoch, f"{epochs * samples_per_epoch:,}")
+    return dataclasses.replace(config, hp=dataclasses.replace(config.hp, num_epoch=epochs))
 
 
 def validation_set(args, config, data, held_out):
@@ -349,6 +362,10 @@ def fit(args, interrupts, under_launcher, start):
     try:
         source, count, held_out = training_source(args, config, data, rank, num_workers,
                                                   interrupts)
+        if (args.finetune is not None and args.train_data is not None and
+                'num_epoch' not in args.explicit):
+            config = fewer_passes_if_large(config, count * hp.batch_size)
+            hp = config.hp
         shape = (hp.num_columns, hp.column_height)
         train_iter = OCRIter(count, hp.batch_size, init_states, source, config.num_label, shape)
         val_iter = in_order_iter(validation_set(args, config, data, held_out), hp.batch_size,

@@ -1,9 +1,10 @@
 """The seed recipe is MXNet 1.9.1's example/ctc, value for value; fine-tuning keeps a
 checkpoint's network."""
 import dataclasses
+import logging
 
-from hyperparameters import (FINETUNE, FINETUNE_STEPS, NETWORK_FIELDS, RECIPES, VIEW_FIELDS,
-                             XAVIER, finetuning)
+from hyperparameters import (FINETUNE, FINETUNE_SAMPLES, FINETUNE_STEPS, NETWORK_FIELDS, RECIPES,
+                             VIEW_FIELDS, XAVIER, finetuning, finetuning_epochs)
 
 # From MXNet 1.9.1 example/ctc: hyperparams.py (epoch sizes, batch, epochs, learning rate,
 # momentum, num_label, seq_length, num_hidden, num_lstm_layer) and lstm_ocr_train.py
@@ -51,3 +52,24 @@ def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few
     assert finetuning(RECIPES['fast'], strided).column_pool == 4  # still a multiple of 2
     # a network without column pooling (the original's) keeps its steps
     assert finetuning(RECIPES['fast'], RECIPES['seed']).num_steps == 80
+
+
+def test_finetuning_takes_fewer_passes_over_a_large_dataset():
+    assert FINETUNE['num_epoch'] == 40 and FINETUNE_SAMPLES == 144_000
+    assert finetuning_epochs(450) == 40  # 500 images, a tenth held out
+    assert finetuning_epochs(3600) == 40
+    assert finetuning_epochs(7200) == 20  # 8,000 images: measured as good as 40 passes
+    assert finetuning_epochs(100_000) == 1
+    assert finetuning_epochs(1_000_000) == 1  # at least one pass
+
+
+def test_a_fine_tuning_run_says_when_it_takes_fewer_passes(caplog):
+    import training
+    from model_config import ModelConfig
+    config = ModelConfig(finetuning(RECIPES['fast'], RECIPES['robust']))
+    with caplog.at_level(logging.INFO):
+        assert training.fewer_passes_if_large(config, 3600) is config  # 40 passes fit
+        assert not caplog.records
+        fewer = training.fewer_passes_if_large(config, 7200)
+    assert fewer.hp.num_epoch == 20 and fewer.hp.learning_rate == config.hp.learning_rate
+    assert "Fine-tuning for 20 passes instead of 40: 144,000 samples" in caplog.text
