@@ -60,11 +60,9 @@ def test_the_surest_other_reading_replaces_one_it_beats_by_the_odds(captchas):
             [] if part is None else [part])
         windows = config.conversion.window_views(image)
         views_read += len(wholes) + len(windows)
-        candidates = read_batches(model.model, np.stack(wholes), 0) + [
-            r for r in (read_batches(model.model, windows, 0) if len(windows) else [])
-            if r.text and len(r.text) >= len(first.text)]
-        best = max(candidates, key=lambda r: r.confidence)
-        expected.append(best if best.confidence > OTHER_VIEW_ODDS * first.confidence else first)
+        window_readings = read_batches(model.model, windows, 0) if len(windows) else []
+        expected.append(best_other_reading(first, read_batches(model.model, np.stack(wholes), 0),
+                                           window_readings))
     assert [r.text for r in readings] == [r.text for r in expected]
     np.testing.assert_allclose([r.confidence for r in readings],
                                [r.confidence for r in expected], rtol=1e-4)
@@ -84,6 +82,23 @@ def test_a_window_reading_fewer_characters_or_none_never_replaces_the_first():
     # the whole image's other views (blurred, text part) may read fewer
     assert best_other_reading(first, [cut], [whole]) == cut
     assert best_other_reading(first, [], [Reading('01725', 0.15)]) == first  # not 2x as sure
+
+
+def test_a_window_reading_that_holds_the_surest_text_and_more_replaces_it():
+    """A window that cuts the text off reads part of it more surely than one that holds it."""
+    first = Reading('82', 0.05)
+    cut, whole = Reading('182', 0.8), Reading('6182', 0.4)
+    assert best_other_reading(first, [], [cut, whole]) == whole
+    assert best_other_reading(first, [cut], [whole]) == whole  # from a whole view's reading too
+    assert best_other_reading(first, [], [cut, Reading('6182', 0.39)]) == cut  # under half as sure
+    assert best_other_reading(first, [], [cut, Reading('6812', 0.7)]) == cut  # not 1, 8, 2 in order
+    # made fuller again and again, each step against the reading it replaces
+    fuller = Reading('61823', 0.2)
+    assert best_other_reading(first, [], [cut, whole, fuller]) == fuller
+    assert best_other_reading(first, [], [cut, whole, Reading('61823', 0.19)]) == whole
+    # and kept only if OTHER_VIEW_ODDS times as sure as the first reading, once made fuller
+    first = Reading('82', 0.3)
+    assert best_other_reading(first, [], [cut, whole]) == first
 
 
 def test_one_view_reads_each_image_once(captchas):
