@@ -21,11 +21,11 @@ import random
 import cv2
 import numpy as np
 
-from alphabet import DIGITS, Alphabet
-from captcha_styles import CAPTCHA_NOISE, STYLES, Drawer
-from cli import Parser, charset, fail, length_range, positive_int, progress
-from fonts import find_fonts
-from image_conversion import Conversion
+from common.alphabet import DIGITS, Alphabet
+from common.captcha_styles import CAPTCHA_NOISE, STYLES, Drawer
+from common.cli import Parser, charset, fail, length_range, positive_int, progress
+from common.fonts import find_fonts
+from common.image_conversion import Conversion
 from multiproc_data import MPData
 
 
@@ -190,7 +190,9 @@ def main():
         captcha = TextCaptcha(fonts, Alphabet(args.charset), args.length, seed=args.seed,
                               style=args.style)
         if args.rec is not None:
-            import datasets  # here only: worker processes import this module and need no MXNet
+            from common import (
+                datasets,  # here only: worker processes import this module and need no MXNet
+            )
             datasets.write_records(args.rec, encoded(captcha, args.count), args.count,
                                    f"Writing captchas to {args.rec}")
             print(f"{args.count} captchas written to {args.rec}")

@@ -7,7 +7,7 @@ the same measures on (truth, prediction) pairs.
 """
 import numpy as np
 
-from ctc import greedy_decode
+from common.ctc import greedy_decode
 
 
 def longest_common_subsequence(a, b):

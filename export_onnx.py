@@ -9,8 +9,8 @@ the ONNX reader (onnx_reader.py) and the service (lstm_ocr_serve.py) need nothin
 import logging
 import os
 
-from cli import Parser, fail
-from model_config import split_checkpoint
+from common.cli import Parser, fail
+from training.model_config import split_checkpoint
 
 
 def parse_args():
@@ -27,7 +27,7 @@ def main():
     logging.disable(logging.WARNING)  # the exporter logs every node it converts
     try:
         prefix, epoch = split_checkpoint(args.checkpoint)
-        from onnx_export import export  # after the arguments: imports MXNet and onnx
+        from reader.onnx_export import export  # after the arguments: imports MXNet and onnx
         export(prefix, epoch, args.output)
     except ValueError as err:
         fail(err)

@@ -27,8 +27,8 @@ name (e.g. --batch_size 64); each field's metadata says how its value is parsed.
 import argparse
 from dataclasses import dataclass, field, fields, replace
 
-from cli import non_negative_float, positive_float, positive_int
-from image_conversion import CONVERSIONS
+from common.cli import non_negative_float, positive_float, positive_int
+from common.image_conversion import CONVERSIONS
 
 XAVIER = {'factor_type': 'in', 'magnitude': 2.34}  # the original's initializer, every recipe
 

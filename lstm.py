@@ -184,7 +184,9 @@ def add_ctc_loss(pred, num_steps):
 
 def add_warpctc_loss(pred, num_steps, num_label):
     """warp-ctc's head: MXNet's plugin op where it was compiled in, else warpctc.py's op."""
-    import warpctc  # here only: the reading path builds no loss and needs no custom operator
+    from common import (
+        warpctc,  # here only: the reading path builds no loss and needs no custom operator
+    )
     label = mx.sym.Cast(mx.sym.reshape(mx.sym.Variable('label'), shape=(-1,)), dtype='int32')
     if hasattr(mx.sym, 'WarpCTC'):
         return mx.sym.WarpCTC(data=pred, label=label, label_length=num_label,

@@ -17,11 +17,19 @@ import json
 import os
 import sys
 
-from cli import Parser, fail, progress
-from image_conversion import read_image
-from labelled_files import image_files, labelled_files
-from reading import (LazyImages, add_model_arguments, add_reading_arguments, load_model,
-                     read_files, read_views, reading_record, score)
+from common.cli import Parser, fail, progress
+from common.image_conversion import read_image
+from common.labelled_files import image_files, labelled_files
+from reader.reading import (
+    LazyImages,
+    add_model_arguments,
+    add_reading_arguments,
+    load_model,
+    read_files,
+    read_views,
+    reading_record,
+    score,
+)
 
 BATCH_SIZE = 256
 CHUNK_SIZE = 4 * BATCH_SIZE  # images decoded and read at a time (about 10 MB of views)

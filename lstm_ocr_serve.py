@@ -13,8 +13,8 @@ import errno
 import logging
 import socket
 
-from cli import Parser, fail, non_negative_int, positive_int
-from reading import add_model_arguments, add_reading_arguments, checkpoint_of, load_model
+from common.cli import Parser, fail, non_negative_int, positive_int
+from reader.reading import add_model_arguments, add_reading_arguments, checkpoint_of, load_model
 
 BATCH_SIZE = 64  # images in one network call at most; --max_images may not exceed it
 
@@ -68,7 +68,8 @@ def main():
     except ValueError as err:
         fail(err)
     from aiohttp import web
-    from reading_service import make_app
+
+    from reader.reading_service import make_app
     source = args.onnx or "{}-{:04d}".format(*checkpoint_of(args))
     app = make_app(model, source, args.beam, args.max_bytes, args.max_images, args.one_view)
     host, port = sock.getsockname()[:2]

@@ -22,10 +22,10 @@ import sys
 import time
 import traceback
 
-from alphabet import DIGITS
-from cli import Parser, charset, fail, length_range, positive_int, use_every_core
+from common.alphabet import DIGITS
+from common.cli import Parser, charset, fail, length_range, positive_int, use_every_core
+from common.interrupts import Interrupted, Interrupts
 from hyperparameters import RECIPES, Hyperparams
-from interrupts import Interrupted, Interrupts
 from multiproc_data import WorkerError
 
 UNDER_LAUNCHER = 'DMLC_ROLE' in os.environ  # one process of a distributed job
@@ -128,11 +128,11 @@ def main(start):
     args = parse_args()
     if args.train_data is not None and not UNDER_LAUNCHER:
         use_every_core()  # no captcha worker needs a core
-    import training  # only now: MXNet fixes its thread count when it is imported
+    from training.fit import fit  # only now: MXNet fixes its thread count when it is imported
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
     interrupts = Interrupts().install()
     try:
-        training.fit(args, interrupts, UNDER_LAUNCHER, start)
+        fit(args, interrupts, UNDER_LAUNCHER, start)
     except (ValueError, WorkerError) as err:
         fail(err)
     except Interrupted as why:

@@ -11,8 +11,8 @@ the metrics do not score.
 import mxnet as mx
 import numpy as np
 
-from datasets import LabelledSet
-from image_conversion import network_input
+from common.datasets import LabelledSet
+from common.image_conversion import network_input
 
 
 class OCRIter(mx.io.DataIter):

@@ -3,7 +3,7 @@
 #   ./run.sh train [lstm_ocr_train.py options]   creates .venv, copies fonts, trains on font/
 #   ./run.sh test  [pytest options]              the same set-up, then the test suite
 # Package installs are skipped when requirements.txt has not changed since the last one.
-# As root with apt-get, set-up also installs the Debian font packages fonts.py lists once,
+# As root with apt-get, set-up also installs the Debian font packages common/fonts.py lists once,
 # for font_wide/ and unseen_wide/ (the robust recipe's fonts); elsewhere it says it skipped them.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,9 +22,9 @@ setup() {
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
         cp requirements.txt "$VENV/installed-requirements.txt"
     fi
-    # cheap, and keeps font/ in step with get_fonts.py's lists
-    "$VENV/bin/python" get_fonts.py font >/dev/null
-    "$VENV/bin/python" get_fonts.py --unseen unseen >/dev/null
+    # cheap, and keeps font/ in step with tools/get_fonts.py's lists
+    "$VENV/bin/python" tools/get_fonts.py font >/dev/null
+    "$VENV/bin/python" tools/get_fonts.py --unseen unseen >/dev/null
     debian_fonts
 }
 
@@ -34,7 +34,7 @@ apt_install() {
 
 debian_fonts() {
     local missing
-    missing=$("$VENV/bin/python" -c 'from fonts import missing_packages; print(*missing_packages())')
+    missing=$("$VENV/bin/python" -c 'from common.fonts import missing_packages; print(*missing_packages())')
     if [ -n "$missing" ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             echo "Installing Debian font packages for font_wide/ (once)" >&2
@@ -46,9 +46,9 @@ debian_fonts() {
             return
         fi
     fi
-    if [ ! -d font_wide ] || [ ! -d unseen_wide ]; then  # get_fonts.py says why it could not
-        "$VENV/bin/python" get_fonts.py --wide font_wide >/dev/null \
-            && "$VENV/bin/python" get_fonts.py --wide --unseen unseen_wide >/dev/null || true
+    if [ ! -d font_wide ] || [ ! -d unseen_wide ]; then  # tools/get_fonts.py says why it could not
+        "$VENV/bin/python" tools/get_fonts.py --wide font_wide >/dev/null \
+            && "$VENV/bin/python" tools/get_fonts.py --wide --unseen unseen_wide >/dev/null || true
     fi
 }
 

@@ -11,8 +11,8 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import original_example  # noqa: E402
-from fonts import TRAINING_FONTS  # noqa: E402
+from common.fonts import TRAINING_FONTS  # noqa: E402
+from tools import original_example  # noqa: E402
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
         '--train_epoch_size', 128, '--eval_epoch_size', 64, '--num_proc', 1, '--seed', 3]

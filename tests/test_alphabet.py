@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from alphabet import Alphabet, covering_charset, parse_charset, steps_needed
+from common.alphabet import Alphabet, covering_charset, parse_charset, steps_needed
 
 
 @pytest.mark.parametrize('text,chars', [

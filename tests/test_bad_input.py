@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from common.fonts import TRAINING_FONTS
 from conftest import assert_error_ends_the_log, assert_one_line_error, run_script
-from fonts import TRAINING_FONTS
 
 
 @pytest.fixture(scope='module')
@@ -86,8 +86,8 @@ def test_infer_rejects_a_negative_beam(tmp_path):
 def test_plot_rejects_a_file_that_is_not_a_training_log(tmp_path):
     other = tmp_path / 'other.csv'
     other.write_text('a,b\n1,2\n')
-    assert 'not a training log' in assert_one_line_error(run_script('plot_log.py', other))
-    assert 'cannot read' in assert_one_line_error(run_script('plot_log.py', tmp_path / 'no.csv'))
+    assert 'not a training log' in assert_one_line_error(run_script('tools/plot_log.py', other))
+    assert 'cannot read' in assert_one_line_error(run_script('tools/plot_log.py', tmp_path / 'no.csv'))
 
 
 def test_generator_count_needs_a_destination(tmp_path, font):

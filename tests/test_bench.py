@@ -2,7 +2,7 @@
 read differently by the two runtimes, no 5xx and no wrong answer under mixed load."""
 import pytest
 
-import bench
+from tools import bench
 
 
 def figures(output):

@@ -4,14 +4,20 @@ import numpy as np
 import pytest
 from captcha.image import ImageCaptcha
 
-import datasets
-from alphabet import Alphabet, parse_charset
 from captcha_generator import TextCaptcha
-from captcha_styles import (CAPTCHA_HEIGHT, CAPTCHA_NOISE, CAPTCHA_WIDTH, HELD_OUT, STYLES,
-                            MeasuringOnceCaptcha)
+from common import datasets
+from common.alphabet import Alphabet, parse_charset
+from common.captcha_styles import (
+    CAPTCHA_HEIGHT,
+    CAPTCHA_NOISE,
+    CAPTCHA_WIDTH,
+    HELD_OUT,
+    STYLES,
+    MeasuringOnceCaptcha,
+)
+from common.fonts import TRAINING_FONTS, find_fonts
+from common.image_conversion import Conversion
 from conftest import assert_one_line_error, run_script
-from fonts import TRAINING_FONTS, find_fonts
-from image_conversion import Conversion
 
 
 def test_text_captcha_is_random_and_reproducible(font):

@@ -3,7 +3,14 @@ import cv2
 import numpy as np
 import pytest
 
-from captcha_styles import CAPTCHA_NOISE, HELD_OUT, Glyphs, draw, held_out_style, training_style
+from common.captcha_styles import (
+    CAPTCHA_NOISE,
+    HELD_OUT,
+    Glyphs,
+    draw,
+    held_out_style,
+    training_style,
+)
 
 WHITE = np.float32([250, 250, 250])
 

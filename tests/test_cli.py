@@ -3,8 +3,9 @@ import pytest
 
 from conftest import run_script
 
-SCRIPTS = ['captcha_generator.py', 'lstm_ocr_train.py', 'lstm_ocr_infer.py', 'plot_log.py',
-           'launch_local.py', 'bench.py', 'get_fonts.py']
+SCRIPTS = ['captcha_generator.py', 'lstm_ocr_train.py', 'lstm_ocr_infer.py', 'export_onnx.py',
+           'lstm_ocr_serve.py', 'tools/plot_log.py', 'tools/launch_local.py', 'tools/bench.py',
+           'tools/get_fonts.py']
 
 
 @pytest.mark.parametrize('script', SCRIPTS)

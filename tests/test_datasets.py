@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import datasets
-from alphabet import Alphabet, parse_charset
 from captcha_generator import TextCaptcha, encoded
-from image_conversion import Conversion
-from labelled_files import labelled_files
+from common import datasets
+from common.alphabet import Alphabet, parse_charset
+from common.image_conversion import Conversion
+from common.labelled_files import labelled_files
 
 ALNUM = Alphabet(parse_charset('0-9a-z'))
 

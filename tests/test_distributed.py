@@ -9,9 +9,9 @@ import time
 
 import mxnet as mx
 import numpy as np
+from test_faults import alive, children
 
 from conftest import REPO, run_script
-from test_faults import alive, children
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
         '--train_epoch_size', 64, '--eval_epoch_size', 32, '--num_proc', 1, '--seed', 3]
@@ -20,7 +20,8 @@ TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batc
 def launch(tmp_path, font, *train_args, timeout=240):
     """launch_local.py -n 2 -s 1 around lstm_ocr_train.py; -> (CompletedProcess, every pid
     the launcher started, seen while it ran)."""
-    command = [sys.executable, os.path.join(REPO, 'launch_local.py'), '-n', '2', '-s', '1',
+    launch_script = os.path.join(REPO, 'tools', 'launch_local.py')
+    command = [sys.executable, launch_script, '-n', '2', '-s', '1',
                '--', sys.executable, os.path.join(REPO, 'lstm_ocr_train.py'), *map(str, TINY),
                '--kv_store', 'dist_sync', '--prefix', str(tmp_path / 'dist'),
                *map(str, train_args), font]

@@ -14,12 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import model_config
-import original_example
+from common.image_conversion import Conversion
 from conftest import REPO, TINY, run_script
-from image_conversion import Conversion
-from training import VALIDATION_SEED
-
+from training import model_config
+from training.fit import VALIDATION_SEED
 
 
 @pytest.fixture(scope='module')
@@ -159,11 +157,13 @@ def test_the_reader_needs_no_loss_operator_and_no_script(trained, tmp_path, font
     run_script('captcha_generator.py', font, sample, '--num', '0089')
     result = run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 3, sample)
     assert result.returncode == 0, result.stderr
-    code = ("import sys, mxnet_reader, reading, image_conversion\n"
+    code = ("import sys\n"
+            "from common import image_conversion\n"
+            "from reader import mxnet_reader, reading\n"
             f"model = mxnet_reader.MXNetModel({str(prefix)!r}, 3, 1)\n"
             f"views = image_conversion.Conversion().read({str(sample)!r})[None]\n"
             "print(reading.read_views(model, views)[0].text)\n"
-            "loaded = [m for m in ('warpctc', 'training', 'lstm_ocr_infer', 'captcha_generator')"
+            "loaded = [m for m in ('common.warpctc', 'training.fit', 'lstm_ocr_infer', 'captcha_generator')"
             " if m in sys.modules]\n"
             "assert not loaded, loaded\n")
     read = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
@@ -266,7 +266,7 @@ def test_training_writes_a_csv_per_epoch_that_plots(trained, tmp_path):
         assert 0 <= float(row['val_accuracy']) <= 1 and 0 <= float(row['val_lcs_accuracy']) <= 1
         assert float(row['train_ctc_loss']) > 0 and float(row['samples_per_s']) > 0
     out = tmp_path / 'curves.png'
-    result = run_script('plot_log.py', f"{prefix}-log.csv", '--out', out)
+    result = run_script('tools/plot_log.py', f"{prefix}-log.csv", '--out', out)
     assert result.returncode == 0, result.stderr
     assert Image.open(out).size == (1000, 400)
 

@@ -5,11 +5,18 @@ import os
 import pytest
 from PIL import ImageFont
 
+from common.fonts import (
+    ALPHANUMERIC,
+    DEBIAN_FONT_PACKAGES,
+    DEBIAN_HELD_OUT_PACKAGES,
+    DEBIAN_TRAINING_PACKAGES,
+    LEFT_OUT_PACKAGES,
+    NOT_TEXT_FACES,
+    installed_fonts,
+    missing_packages,
+)
 from conftest import assert_one_line_error, run_script
-from fonts import (ALPHANUMERIC, DEBIAN_FONT_PACKAGES, DEBIAN_HELD_OUT_PACKAGES,
-                   DEBIAN_TRAINING_PACKAGES, LEFT_OUT_PACKAGES, NOT_TEXT_FACES,
-                   installed_fonts, missing_packages)
-from get_fonts import copy_names
+from tools.get_fonts import copy_names
 
 DEBIAN_FONTS_INSTALLED = not missing_packages()
 needs_debian_fonts = pytest.mark.skipif(
@@ -48,8 +55,8 @@ def test_installed_fonts_draw_the_whole_alphanumeric_alphabet():
 @needs_debian_fonts
 def test_get_fonts_wide_copies_training_and_held_out_fonts_apart(tmp_path):
     train, held_out = tmp_path / 'wide', tmp_path / 'unseen_wide'
-    assert run_script('get_fonts.py', '--wide', train).returncode == 0
-    assert run_script('get_fonts.py', '--wide', '--unseen', held_out).returncode == 0
+    assert run_script('tools/get_fonts.py', '--wide', train).returncode == 0
+    assert run_script('tools/get_fonts.py', '--wide', '--unseen', held_out).returncode == 0
     train_files, held_out_files = set(os.listdir(train)), set(os.listdir(held_out))
     assert 'DroidSansMono.ttf' in train_files and len(train_files) > 500
     assert len(held_out_files) > 100 and not train_files & held_out_files
@@ -59,4 +66,4 @@ def test_get_fonts_wide_copies_training_and_held_out_fonts_apart(tmp_path):
 def test_get_fonts_wide_without_debian_fonts_is_one_line(tmp_path):
     if DEBIAN_FONTS_INSTALLED:
         pytest.skip("the Debian fonts are installed here")
-    assert_one_line_error(run_script('get_fonts.py', '--wide', tmp_path / 'wide'))
+    assert_one_line_error(run_script('tools/get_fonts.py', '--wide', tmp_path / 'wide'))

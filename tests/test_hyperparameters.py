@@ -3,8 +3,17 @@ checkpoint's network."""
 import dataclasses
 import logging
 
-from hyperparameters import (FINETUNE, FINETUNE_SAMPLES, FINETUNE_STEPS, NETWORK_FIELDS, RECIPES,
-                             VIEW_FIELDS, XAVIER, finetuning, finetuning_epochs)
+from hyperparameters import (
+    FINETUNE,
+    FINETUNE_SAMPLES,
+    FINETUNE_STEPS,
+    NETWORK_FIELDS,
+    RECIPES,
+    VIEW_FIELDS,
+    XAVIER,
+    finetuning,
+    finetuning_epochs,
+)
 
 # From MXNet 1.9.1 example/ctc: hyperparams.py (epoch sizes, batch, epochs, learning rate,
 # momentum, num_label, seq_length, num_hidden, num_lstm_layer) and lstm_ocr_train.py
@@ -64,12 +73,12 @@ def test_finetuning_takes_fewer_passes_over_a_large_dataset():
 
 
 def test_a_fine_tuning_run_says_when_it_takes_fewer_passes(caplog):
-    import training
-    from model_config import ModelConfig
+    from training import fit
+    from training.model_config import ModelConfig
     config = ModelConfig(finetuning(RECIPES['fast'], RECIPES['robust']))
     with caplog.at_level(logging.INFO):
-        assert training.fewer_passes_if_large(config, 3600) is config  # 40 passes fit
+        assert fit.fewer_passes_if_large(config, 3600) is config  # 40 passes fit
         assert not caplog.records
-        fewer = training.fewer_passes_if_large(config, 7200)
+        fewer = fit.fewer_passes_if_large(config, 7200)
     assert fewer.hp.num_epoch == 20 and fewer.hp.learning_rate == config.hp.learning_rate
     assert "Fine-tuning for 20 passes instead of 40: 144,000 samples" in caplog.text

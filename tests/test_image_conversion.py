@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from captcha_styles import CAPTCHA_NOISE, Drawer
-from image_conversion import (WINDOW_HEIGHTS, WINDOW_OVERLAP, Conversion, decode_image,
-                              network_input, read_image, soften, text_box, thin,
-                              window_boxes)
+from common.captcha_styles import CAPTCHA_NOISE, Drawer
+from common.image_conversion import (
+    WINDOW_HEIGHTS,
+    WINDOW_OVERLAP,
+    Conversion,
+    decode_image,
+    network_input,
+    read_image,
+    soften,
+    text_box,
+    thin,
+    window_boxes,
+)
 
 
 def test_network_input_reads_columns_left_to_right():

@@ -3,7 +3,7 @@ import numpy as np
 
 import lstm
 from captcha_generator import TextCaptcha
-from datasets import LabelledSet
+from common.datasets import LabelledSet
 from ocr_iter import OCRIter, drawn_set, in_order_iter
 
 

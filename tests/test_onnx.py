@@ -7,14 +7,14 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-import onnx_export
+from common.image_conversion import network_input, read_image
 from conftest import REPO, TINY, assert_one_line_error, run_script
-from image_conversion import network_input, read_image
-import model_config
-from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
-from mxnet_reader import MXNetModel
-from onnx_reader import ONNXModel
-from reading import other_views, read_files, read_views
+from reader import onnx_export
+from reader.mxnet_reader import MXNetModel
+from reader.onnx_reader import ONNXModel
+from reader.reading import other_views, read_files, read_views
+from training import model_config
+from training.model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 
 VARIANTS = {  # name: (training options, charset the captchas are drawn from)
     'unrolled': ([], None),

@@ -5,12 +5,18 @@ import os
 import numpy as np
 import pytest
 
+from common.image_conversion import read_image, soften, thin
 from conftest import REPO, run_script
-from image_conversion import read_image, soften, thin
-from model_config import SHIPPED_ONNX
-from onnx_reader import ONNXModel
-from reading import (OTHER_VIEW_ODDS, Reading, best_other_reading, read_batches, read_files,
-                     read_views)
+from reader.onnx_reader import ONNXModel
+from reader.reading import (
+    OTHER_VIEW_ODDS,
+    Reading,
+    best_other_reading,
+    read_batches,
+    read_files,
+    read_views,
+)
+from training.model_config import SHIPPED_ONNX
 
 
 class CountingModel:

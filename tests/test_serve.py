@@ -14,10 +14,10 @@ import pytest
 import requests
 
 from conftest import REPO, assert_one_line_error, run_script
-from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX
-from onnx_reader import ONNXModel
-from reading import is_unsure, other_views, read_batches, read_views
-from reading_service import BatchReader
+from reader.onnx_reader import ONNXModel
+from reader.reading import is_unsure, other_views, read_batches, read_views
+from reader.reading_service import BatchReader
+from training.model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX
 
 MAX_BYTES, MAX_IMAGES = 100_000, 4
 

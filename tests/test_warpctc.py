@@ -2,12 +2,12 @@
 import mxnet as mx
 import numpy as np
 import pytest
+from test_ctc import LABELS
 
 import lstm
 from captcha_generator import TextCaptcha
-from image_conversion import network_input
-from test_ctc import LABELS
-from warpctc import warp_ctc
+from common.image_conversion import network_input
+from common.warpctc import warp_ctc
 
 
 def parameter_gradients(loss_type, params, batch):

@@ -1,6 +1,6 @@
 """Run a distributed MXNet job on this machine: a scheduler, servers and workers on 127.0.0.1.
 
-    python launch_local.py -n 2 -s 1 -- python lstm_ocr_train.py --kv_store dist_sync font/
+    python tools/launch_local.py -n 2 -s 1 -- python lstm_ocr_train.py --kv_store dist_sync font/
 
 MXNet's parameter server (ps-lite) finds its peers through DMLC_* environment variables.
 Every process runs the same command; `import mxnet` turns the scheduler and the servers
@@ -17,7 +17,10 @@ import subprocess
 import sys
 import time
 
-from cli import Parser, positive_int
+# run as `python tools/NAME.py`: the example's root holds the modules these scripts use
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common.cli import Parser, positive_int
 
 SHUTDOWN_GRACE = 10  # seconds servers and scheduler get to leave after the workers
 

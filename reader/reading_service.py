@@ -23,8 +23,8 @@ import concurrent.futures
 import numpy as np
 from aiohttp import web
 
-from image_conversion import decode_image
-from reading import LazyImages, read_views, reading_record
+from common.image_conversion import decode_image
+from reader.reading import LazyImages, read_views, reading_record
 
 READER_KEY = web.AppKey('reader', object)
 

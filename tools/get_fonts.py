@@ -1,17 +1,26 @@
 """Copy free fonts into a folder (fonts.py says which): those pip packages ship, and with
 --wide those of the Debian font packages `./run.sh setup` installs.
 
-    python get_fonts.py font/                      # the training fonts
-    python get_fonts.py --unseen unseen/           # fonts kept out of training, to test generalisation
-    python get_fonts.py --wide font_wide/          # font/'s and ~700 Debian ones: the robust recipe's
-    python get_fonts.py --wide --unseen unseen_wide/  # ~160 held-out Debian ones
+    python tools/get_fonts.py font/                      # the training fonts
+    python tools/get_fonts.py --unseen unseen/           # fonts kept out of training, to test generalisation
+    python tools/get_fonts.py --wide font_wide/          # font/'s and ~700 Debian ones: the robust recipe's
+    python tools/get_fonts.py --wide --unseen unseen_wide/  # ~160 held-out Debian ones
 """
 import os
 import shutil
+import sys
 
-from cli import Parser, fail
-from fonts import (DEBIAN_HELD_OUT_PACKAGES, DEBIAN_TRAINING_PACKAGES, TRAINING_FONTS,
-                   UNSEEN_FONTS, installed_fonts)
+# run as `python tools/NAME.py`: the example's root holds the modules these scripts use
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common.cli import Parser, fail
+from common.fonts import (
+    DEBIAN_HELD_OUT_PACKAGES,
+    DEBIAN_TRAINING_PACKAGES,
+    TRAINING_FONTS,
+    UNSEEN_FONTS,
+    installed_fonts,
+)
 
 
 def copy_names(fonts):

@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-import ctc
-from cli import non_negative_int, positive_int, use_every_core
+from common import ctc
+from common.cli import non_negative_int, positive_int, use_every_core
+from common.image_conversion import network_input, read_image, soften, thin
 from ctc_metrics import exact_match, lcs_accuracy
-from image_conversion import network_input, read_image, soften, thin
-from model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
+from training.model_config import SHIPPED_EPOCH, SHIPPED_PREFIX
 
 
 class Reading(NamedTuple):
@@ -61,11 +61,11 @@ def load_model(args, batch_size):
     if args.onnx:
         if args.prefix is not None or args.epoch is not None:
             raise ValueError("give --onnx FILE or --prefix/--epoch, not both")
-        from onnx_reader import ONNXModel
+        from reader.onnx_reader import ONNXModel
         return ONNXModel(args.onnx, batch_size)
     use_every_core()  # a reader has the machine to itself; must come before mxnet's import
     try:
-        from mxnet_reader import MXNetModel
+        from reader.mxnet_reader import MXNetModel
     except ImportError as err:
         raise ValueError(f"reading a checkpoint needs MXNet, which does not import here "
                          f"({err}): read an exported model with --onnx FILE instead")

@@ -15,11 +15,12 @@ import json
 import os
 
 import hyperparameters
-from alphabet import DIGITS, Alphabet
-from image_conversion import Conversion
+from common.alphabet import DIGITS, Alphabet
+from common.image_conversion import Conversion
 
 FORMAT = 'lstm-ocr-config/1'
-SHIPPED_PREFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model', 'ocr')
+EXAMPLE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # above training/
+SHIPPED_PREFIX = os.path.join(EXAMPLE_ROOT, 'model', 'ocr')
 SHIPPED_EPOCH = 30  # model/ocr-0030.params: the model this example ships
 SHIPPED_ONNX = f"{SHIPPED_PREFIX}.onnx"  # the same model exported (export_onnx.py)
 # model/alnum-0020: the shipped model trained on for letters and digits (0-9a-zA-Z, 4 to 6

@@ -29,8 +29,8 @@ import onnx.checker
 from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
 from onnx import TensorProto, helper
 
-import checkpoint
-from model_config import ONNX_METADATA_KEY
+from training import checkpoint
+from training.model_config import ONNX_METADATA_KEY
 
 OPSET = 13
 # reshape codes the exporter refuses -> codes that compute the same on the same input

@@ -11,7 +11,7 @@ import os
 
 import onnxruntime
 
-from model_config import ONNX_METADATA_KEY, ModelConfig
+from training.model_config import ONNX_METADATA_KEY, ModelConfig
 
 WARNINGS_AND_ABOVE_SILENCED = 3  # onnxruntime's log severity: errors only
 

@@ -11,8 +11,8 @@ import os
 import mxnet as mx
 
 import lstm
-import model_config
 from hyperparameters import XAVIER
+from training import model_config
 
 
 def check_writable(prefix):
@@ -69,7 +69,7 @@ def load_params(prefix, epoch):
         if not os.path.isfile(path):
             raise ValueError(f"checkpoint file {path!r} not found: check the prefix and epoch")
     if uses_warpctc_operator(prefix):
-        import warpctc  # noqa: F401 -- registers the custom operator the symbol file names
+        from common import warpctc  # noqa: F401 -- registers the custom operator the symbol file names
     try:
         return mx.model.load_checkpoint(prefix, epoch)
     except (mx.base.MXNetError, OSError, ValueError):

@@ -9,7 +9,7 @@ which alphabet it reads.
 """
 import mxnet as mx
 
-import checkpoint
+from training import checkpoint
 
 
 class MXNetModel:

@@ -1,7 +1,7 @@
 """Benchmarks of the LSTM-OCR example: one line per figure, `name value unit`.
 
-    python bench.py           # every figure, under 10 minutes on a 2-core laptop
-    python bench.py --quick   # fewer and shorter repetitions (noisier), about a minute
+    python tools/bench.py           # every figure, under 10 minutes on a 2-core laptop
+    python tools/bench.py --quick   # fewer and shorter repetitions (noisier), about a minute
 
 Where a figure has a baseline measured in the same run, a line `name_ratio value` follows.
 The baselines are the original example's ways, rebuilt here from its description:
@@ -41,26 +41,28 @@ import numpy as np
 import requests
 from captcha.image import ImageCaptcha
 
-import ctc
-import datasets
+# run as `python tools/NAME.py`: the example's root holds the modules these scripts use
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import lstm
-import original_example
-from alphabet import Alphabet
 from captcha_generator import MPCaptcha, TextCaptcha, encoded
-from captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_WIDTH
-from cli import Parser, use_every_core
-from fonts import TRAINING_FONTS
+from common import ctc, datasets
+from common.alphabet import Alphabet
+from common.captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_WIDTH
+from common.cli import Parser, use_every_core
+from common.fonts import TRAINING_FONTS
+from common.image_conversion import Conversion, decode_image, network_input
 from hyperparameters import RECIPES
-from image_conversion import Conversion, decode_image, network_input
-from model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
-from mxnet_reader import MXNetModel
-from onnx_reader import ONNXModel
 from ocr_iter import OCRIter
-from reading import read_views
+from reader.mxnet_reader import MXNetModel
+from reader.onnx_reader import ONNXModel
+from reader.reading import read_views
+from tools import original_example
+from training.model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 
 NUM_LABEL, BATCH = 4, 128
 VIEW = Conversion()  # the original's: 80 columns of 30 pixels
-REPO = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def report(name, value, unit=''):

@@ -13,7 +13,7 @@ registers a custom operator with the plugin's contract, so `--loss warpctc` runs
 import mxnet as mx
 import numpy as np
 
-import ctc
+from common import ctc
 
 
 class WarpCTC(mx.operator.CustomOp):

@@ -21,10 +21,10 @@ import cv2
 import mxnet as mx
 import numpy as np
 
-from alphabet import DIGITS, Alphabet, covering_charset
-from cli import progress
-from image_conversion import decode_image
-from labelled_files import labelled_files
+from common.alphabet import DIGITS, Alphabet, covering_charset
+from common.cli import progress
+from common.image_conversion import decode_image
+from common.labelled_files import labelled_files
 
 TEXT_LABELS = 1  # header id2 of records whose label holds the text's code points
 FORMAT = 'lstm-ocr-records/1'  # part of the fingerprint: a new format packs anew

@@ -10,7 +10,7 @@ No mxnet here: the ONNX reader's --eval reads these too.
 import csv
 import os
 
-from image_conversion import IMAGE_SUFFIXES
+from common.image_conversion import IMAGE_SUFFIXES
 
 LABELS_FILE_SUFFIXES = ('.csv', '.tsv', '.txt')
 HEADER_WORDS = {'path', 'file', 'filename', 'image', 'name'}

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from alphabet import parse_charset
+from common.alphabet import parse_charset
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):

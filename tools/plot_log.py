@@ -1,18 +1,22 @@
 """Plot the training curves that lstm_ocr_train.py writes to PREFIX-log.csv.
 
-    python plot_log.py ocr-log.csv                 # -> ocr-log.png
-    python plot_log.py a-log.csv b-log.csv --out compare.png
+    python tools/plot_log.py ocr-log.csv                 # -> ocr-log.png
+    python tools/plot_log.py a-log.csv b-log.csv --out compare.png
 
 Validation exact-match and LCS accuracy (and the training loss, where the CTC head reports
 one) against the captchas trained on, one colour per run: a measure of learning that does
 not depend on how fast the machine was that day (the log has the minutes too).
 """
 import os
+import sys
 
 from matplotlib.figure import Figure  # no pyplot: nothing needs a display
 
-from cli import Parser, fail
-from training_log import read_log
+# run as `python tools/NAME.py`: the example's root holds the modules these scripts use
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common.cli import Parser, fail
+from common.training_log import read_log
 
 WIDTH, HEIGHT, DPI = 10, 4, 100  # a 1000x400 pixel PNG
 

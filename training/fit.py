@@ -13,24 +13,28 @@ import hashlib
 import logging
 import os
 import random
-import time
 
 import mxnet as mx
 import numpy as np
 
-import checkpoint
-import datasets
 import lstm
-import model_config
-from alphabet import DIGITS, Alphabet
 from captcha_generator import MPCaptcha, TextCaptcha
+from common import datasets
+from common.alphabet import DIGITS, Alphabet
+from common.fonts import find_fonts
+from common.training_log import EpochLog
 from ctc_metrics import CtcMetrics
-from fonts import find_fonts
-from hyperparameters import (NETWORK_FIELDS, RECIPES, VIEW_FIELDS, XAVIER, finetuning,
-                             finetuning_epochs)
-from model_config import ModelConfig
+from hyperparameters import (
+    NETWORK_FIELDS,
+    RECIPES,
+    VIEW_FIELDS,
+    XAVIER,
+    finetuning,
+    finetuning_epochs,
+)
 from ocr_iter import OCRIter, drawn_set, in_order_iter
-from training_log import EpochLog
+from training import checkpoint, model_config
+from training.model_config import ModelConfig
 
 VALIDATION_SEED = 20180101  # the drawn validation captchas are the same in every run
 HOLD_OUT_SEED = 20180102    # the same part of a dataset is held out in every run
@@ -266,7 +270,7 @@ def create_kvstore(name, under_launcher):
     if not is_distributed(name):
         return name
     if not under_launcher:
-        raise ValueError(f"--kv_store {name} needs a launcher: run under launch_local.py (one "
+        raise ValueError(f"--kv_store {name} needs a launcher: run under tools/launch_local.py (one "
                          "machine) or MXNet's tools/launch.py (several)")
     return mx.kv.create(name)
 
