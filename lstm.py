@@ -28,7 +28,6 @@ import mxnet as mx
 os.environ.setdefault('MXNET_SUBGRAPH_VERBOSE', '0')  # no MKLDNN banner on every bind
 
 
-
 def init_states(batch_size, num_lstm_layer, num_hidden, bidirectional=False, rnn='unrolled'):
     """(name, shape) of every initial-state input, in the order the symbol lists them (the
     fused network makes its zero states inside the graph, so it has none)."""

@@ -13,6 +13,7 @@ held-out ones into unseen_wide/. Packages are held out whole, so no weight or sl
 held-out face is trained on, and packages of their relatives are left out of both.
 """
 import os
+import shutil
 import subprocess
 
 import captcha
@@ -141,3 +142,22 @@ def find_fonts(path, chars='0123456789'):
             raise ValueError(f"{font!r} cannot draw {missing!r}: remove it or choose "
                              "another --charset")
     return fonts
+
+
+def copy_names(fonts):
+    """font path -> file name in the folder: its own, or its whole path joined by '-' where
+    two files share one (a package can ship variants of a face in sibling folders)."""
+    names = [os.path.basename(f) for f in fonts]
+    return {f: n if names.count(n) == 1 else f.strip(os.sep).replace(os.sep, '-')
+            for f, n in zip(fonts, names)}
+
+
+def copy_fonts(fonts, folder):
+    """Copy `fonts` into `folder`, adding to what is there; a new folder appears whole or
+    not at all (run.sh takes an existing one as done)."""
+    target = folder if os.path.isdir(folder) else folder.rstrip(os.sep) + '.tmp'
+    os.makedirs(target, exist_ok=True)
+    for font, name in copy_names(fonts).items():
+        shutil.copy(font, os.path.join(target, name))
+    if target != folder:
+        os.rename(target, folder)

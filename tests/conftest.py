@@ -11,7 +11,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from common.fonts import TRAINING_FONTS  # noqa: E402
+from common.fonts import TRAINING_FONTS, UNSEEN_FONTS, copy_fonts  # noqa: E402
 from tools import original_example  # noqa: E402
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
@@ -22,6 +22,14 @@ TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batc
 def font():
     """DroidSansMono, shipped by the captcha package."""
     return TRAINING_FONTS[0]
+
+
+@pytest.fixture(scope='session')
+def unseen_fonts(tmp_path_factory):
+    """A folder of the held-out fonts, as `tools/get_fonts.py --unseen unseen/` makes it."""
+    folder = str(tmp_path_factory.mktemp('fonts') / 'unseen')
+    copy_fonts(UNSEEN_FONTS, folder)
+    return folder
 
 
 @pytest.fixture(scope='module')

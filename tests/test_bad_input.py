@@ -9,6 +9,8 @@ import pytest
 from common.fonts import TRAINING_FONTS
 from conftest import assert_error_ends_the_log, assert_one_line_error, run_script
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory, font):
@@ -87,7 +89,8 @@ def test_plot_rejects_a_file_that_is_not_a_training_log(tmp_path):
     other = tmp_path / 'other.csv'
     other.write_text('a,b\n1,2\n')
     assert 'not a training log' in assert_one_line_error(run_script('tools/plot_log.py', other))
-    assert 'cannot read' in assert_one_line_error(run_script('tools/plot_log.py', tmp_path / 'no.csv'))
+    missing = run_script('tools/plot_log.py', tmp_path / 'no.csv')
+    assert 'cannot read' in assert_one_line_error(missing)
 
 
 def test_generator_count_needs_a_destination(tmp_path, font):

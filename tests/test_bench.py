@@ -4,6 +4,8 @@ import pytest
 
 from tools import bench
 
+pytestmark = pytest.mark.slow
+
 
 def figures(output):
     """`name value unit` lines -> {name: value}."""

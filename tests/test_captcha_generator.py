@@ -138,6 +138,7 @@ def test_cli_needs_output_or_count(tmp_path, font):
     assert '--out DIR or --rec FILE' in line
 
 
+@pytest.mark.slow
 def test_record_file_holds_the_captchas_as_drawn(tmp_path, font):
     path = tmp_path / 'train.rec'
     result = run_script('captcha_generator.py', font, '--count', 6, '--rec', path, '--seed', 9,

@@ -9,9 +9,12 @@ import time
 
 import mxnet as mx
 import numpy as np
-from test_faults import alive, children
+import pytest
 
 from conftest import REPO, run_script
+from test_faults import alive, children
+
+pytestmark = pytest.mark.slow
 
 TINY = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8, '--batch_size', 16,
         '--train_epoch_size', 64, '--eval_epoch_size', 32, '--num_proc', 1, '--seed', 3]

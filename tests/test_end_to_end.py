@@ -19,6 +19,8 @@ from conftest import REPO, TINY, run_script
 from training import model_config
 from training.fit import VALIDATION_SEED
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, font):
@@ -163,8 +165,8 @@ def test_the_reader_needs_no_loss_operator_and_no_script(trained, tmp_path, font
             f"model = mxnet_reader.MXNetModel({str(prefix)!r}, 3, 1)\n"
             f"views = image_conversion.Conversion().read({str(sample)!r})[None]\n"
             "print(reading.read_views(model, views)[0].text)\n"
-            "loaded = [m for m in ('common.warpctc', 'training.fit', 'lstm_ocr_infer', 'captcha_generator')"
-            " if m in sys.modules]\n"
+            "loaded = [m for m in ('common.warpctc', 'training.fit', 'lstm_ocr_infer',"
+            " 'captcha_generator') if m in sys.modules]\n"
             "assert not loaded, loaded\n")
     read = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
@@ -187,12 +189,13 @@ def exact_match_of(result):
     return float(scores['exact-match accuracy'])
 
 
-def test_the_shipped_model_reads_hatched_glyphs_through_its_blurred_second_view(tmp_path):
+def test_the_shipped_model_reads_hatched_glyphs_through_its_blurred_second_view(
+        tmp_path, unseen_fonts):
     """The shipped model's settings add a blurred second reading (soft_view): captchas of a
     held-out look whose glyphs are filled with hatching, which it reads once at about 2 %,
     it reads at about 70 % with the second view (README, "More views")."""
     folder = tmp_path / 'hatched'
-    run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'hatched', '--count', 40,
+    run_script('captcha_generator.py', unseen_fonts, '--style', 'hatched', '--count', 40,
                '--out', folder, '--seed', 7)
     one_view = exact_match_of(run_script('lstm_ocr_infer.py', '--one_view', '--eval', folder))
     two_views = exact_match_of(run_script('lstm_ocr_infer.py', '--eval', folder))
@@ -214,13 +217,13 @@ def shipped_model_without(folder, *settings):
 
 
 def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_text_part_and_windows(
-        tmp_path):
+        tmp_path, unseen_fonts):
     """The shipped model's settings add readings of the part of each image where its text
     is (crop_view) and of windows of large images (window_views): `poster` captchas, small
     text amid shapes on a 480x270 canvas, read better with each than by the same network
     without it (README, "More views")."""
     folder = tmp_path / 'poster'
-    run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'poster', '--count', 40,
+    run_script('captcha_generator.py', unseen_fonts, '--style', 'poster', '--count', 40,
                '--out', folder, '--seed', 7)
     neither = shipped_model_without(tmp_path / 'neither', 'crop_view', 'window_views')
     text_part_only = shipped_model_without(tmp_path / 'text_part', 'window_views')
@@ -230,12 +233,12 @@ def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_text_p
     assert read[1] >= read[0] + 0.1 and read[2] >= read[1] + 0.1, read
 
 
-def test_the_shipped_model_reads_shadowed_glyphs_through_its_thinned_view(tmp_path):
+def test_the_shipped_model_reads_shadowed_glyphs_through_its_thinned_view(tmp_path, unseen_fonts):
     """The shipped model's settings add a reading with the ink thinned by a pixel
     (thin_view): `shadow` captchas, whose glyphs are doubled by a darker copy behind them,
     read better with it (86.7 % of these 60 against 71.7 %; README, "More views")."""
     folder = tmp_path / 'shadow'
-    run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'shadow',
+    run_script('captcha_generator.py', unseen_fonts, '--style', 'shadow',
                '--count', 60, '--out', folder, '--seed', 7)
     without = shipped_model_without(tmp_path / 'without', 'thin_view')
     read = [exact_match_of(run_script('lstm_ocr_infer.py', '--prefix', without, '--epoch', 30,

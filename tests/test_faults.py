@@ -13,6 +13,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 # one batch per epoch, so checkpoints are written every second or so
 QUICK_EPOCHS = ['--num_hidden', 16, '--num_lstm_layer', 1, '--conv_channels', 8,
                 '--batch_size', 16, '--train_epoch_size', 16, '--eval_epoch_size', 16,

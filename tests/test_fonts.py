@@ -12,11 +12,11 @@ from common.fonts import (
     DEBIAN_TRAINING_PACKAGES,
     LEFT_OUT_PACKAGES,
     NOT_TEXT_FACES,
+    copy_names,
     installed_fonts,
     missing_packages,
 )
 from conftest import assert_one_line_error, run_script
-from tools.get_fonts import copy_names
 
 DEBIAN_FONTS_INSTALLED = not missing_packages()
 needs_debian_fonts = pytest.mark.skipif(
@@ -42,6 +42,7 @@ def test_missing_packages_names_what_dpkg_lacks():
     assert missing_packages(['fonts-no-such-package-here']) == ['fonts-no-such-package-here']
 
 
+@pytest.mark.slow
 @needs_debian_fonts
 def test_installed_fonts_draw_the_whole_alphanumeric_alphabet():
     fonts = installed_fonts(DEBIAN_HELD_OUT_PACKAGES)
@@ -52,6 +53,7 @@ def test_installed_fonts_draw_the_whole_alphanumeric_alphabet():
         assert all(font.getmask(c).getbbox() for c in ALPHANUMERIC), path
 
 
+@pytest.mark.slow
 @needs_debian_fonts
 def test_get_fonts_wide_copies_training_and_held_out_fonts_apart(tmp_path):
     train, held_out = tmp_path / 'wide', tmp_path / 'unseen_wide'

@@ -70,6 +70,7 @@ def test_unknown_loss_type():
         lstm.lstm_unroll(1, 80, 8, 4, loss_type='mse')
 
 
+@pytest.mark.slow
 def test_ctc_loss_falls_over_a_short_real_training_run(font):
     """30 Adam steps of batch 16 on real captchas, through the ctc head's loss output."""
     mx.random.seed(0)

@@ -10,6 +10,8 @@ import pytest
 from captcha_generator import MPCaptcha
 from multiproc_data import MPData, WorkerError
 
+pytestmark = pytest.mark.slow
+
 
 class Counter:
     """fn for MPData: returns (worker_id, n) and counts calls in a shared value."""

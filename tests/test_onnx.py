@@ -1,6 +1,5 @@
 """ONNX export and the ONNX Runtime reader: same readings as MXNet, and no MXNet needed."""
 import json
-import os
 
 import numpy as np
 import onnx
@@ -15,6 +14,8 @@ from reader.onnx_reader import ONNXModel
 from reader.reading import other_views, read_files, read_views
 from training import model_config
 from training.model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
+
+pytestmark = pytest.mark.slow
 
 VARIANTS = {  # name: (training options, charset the captchas are drawn from)
     'unrolled': ([], None),
@@ -90,14 +91,14 @@ def test_the_original_examples_checkpoint_exports(old_checkpoint, tmp_path, capt
                          ONNXModel(str(tmp_path / 'old.onnx')), captchas[None])
 
 
-def test_the_shipped_onnx_model_is_the_shipped_checkpoint(captchas, tmp_path):
+def test_the_shipped_onnx_model_is_the_shipped_checkpoint(captchas, tmp_path, unseen_fonts):
     model = onnx.load(SHIPPED_ONNX)
     settings = {p.key: p.value for p in model.metadata_props}[onnx_export.ONNX_METADATA_KEY]
     assert ModelConfig.from_json(settings) == model_config.load(SHIPPED_PREFIX)
     mxnet_model = MXNetModel(SHIPPED_PREFIX, SHIPPED_EPOCH, batch_size=40)
     assert_same_readings(mxnet_model, ONNXModel(SHIPPED_ONNX), captchas[None])
     # large canvases, which it reads again through their text part and windows too
-    result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style',
+    result = run_script('captcha_generator.py', unseen_fonts, '--style',
                         'poster', '--count', 6, '--out', tmp_path / 'poster', '--seed', 7)
     assert result.returncode == 0, result.stderr
     assert_same_readings(mxnet_model, ONNXModel(SHIPPED_ONNX), tmp_path / 'poster')

@@ -1,12 +1,11 @@
 """Reading through more views (reading.read_views): which reading is kept, and that an image
 whose first reading is sure is not read again."""
-import os
 
 import numpy as np
 import pytest
 
 from common.image_conversion import read_image, soften, thin
-from conftest import REPO, run_script
+from conftest import run_script
 from reader.onnx_reader import ONNXModel
 from reader.reading import (
     OTHER_VIEW_ODDS,
@@ -17,6 +16,8 @@ from reader.reading import (
     read_views,
 )
 from training.model_config import SHIPPED_ONNX
+
+pytestmark = pytest.mark.slow
 
 
 class CountingModel:
@@ -33,12 +34,12 @@ class CountingModel:
 
 
 @pytest.fixture(scope='module')
-def captchas(tmp_path_factory):
+def captchas(tmp_path_factory, unseen_fonts):
     """(BGR images, their first views as the shipped model reads them) of plain captchas
     (which it reads surely) and of two looks it is often unsure of, one on a large canvas."""
     folder = tmp_path_factory.mktemp('looks')
     for style in ('plain', 'poster', 'dotted'):
-        result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style',
+        result = run_script('captcha_generator.py', unseen_fonts, '--style',
                             style, '--count', 8, '--out', folder / style, '--seed', 7)
         assert result.returncode == 0, result.stderr
     paths = sorted(str(p) for p in folder.glob('*/*'))

@@ -19,6 +19,8 @@ from reader.reading import is_unsure, other_views, read_batches, read_views
 from reader.reading_service import BatchReader
 from training.model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX
 
+pytestmark = pytest.mark.slow
+
 MAX_BYTES, MAX_IMAGES = 100_000, 4
 
 
@@ -85,13 +87,13 @@ def test_an_image_as_the_body_reads_as_the_cli_reads_it(server, captchas, expect
 
 
 def test_small_text_on_a_large_canvas_reads_through_its_other_views_as_the_cli_reads_it(
-        server, tmp_path):
+        server, tmp_path, unseen_fonts):
     """The service reads every view the model's settings name, the part of the image where
     its text is (crop_view) and windows (window_views) too, as lstm_ocr_infer.py does, and
     with --one_view one view, as lstm_ocr_infer.py --one_view does: on `poster` captchas
     the views change what is read."""
     drawn = tmp_path / 'drawn'
-    result = run_script('captcha_generator.py', os.path.join(REPO, 'unseen'), '--style', 'poster',
+    result = run_script('captcha_generator.py', unseen_fonts, '--style', 'poster',
                         '--count', 6, '--out', drawn, '--seed', 7)
     assert result.returncode == 0, result.stderr
     posters = []

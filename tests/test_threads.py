@@ -4,7 +4,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO, run_script
+
+pytestmark = pytest.mark.slow
 
 EVERY_CORE = str(len(os.sched_getaffinity(0)))
 

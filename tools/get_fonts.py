@@ -1,13 +1,12 @@
 """Copy free fonts into a folder (fonts.py says which): those pip packages ship, and with
 --wide those of the Debian font packages `./run.sh setup` installs.
 
-    python tools/get_fonts.py font/                      # the training fonts
-    python tools/get_fonts.py --unseen unseen/           # fonts kept out of training, to test generalisation
-    python tools/get_fonts.py --wide font_wide/          # font/'s and ~700 Debian ones: the robust recipe's
-    python tools/get_fonts.py --wide --unseen unseen_wide/  # ~160 held-out Debian ones
+    python tools/get_fonts.py font/                   # the training fonts
+    python tools/get_fonts.py --unseen unseen/        # fonts kept out of training
+    python tools/get_fonts.py --wide font_wide/       # font/'s and ~700 Debian ones (robust recipe)
+    python tools/get_fonts.py --wide --unseen unseen_wide/   # ~160 held-out Debian ones
 """
 import os
-import shutil
 import sys
 
 # run as `python tools/NAME.py`: the example's root holds the modules these scripts use
@@ -19,28 +18,9 @@ from common.fonts import (
     DEBIAN_TRAINING_PACKAGES,
     TRAINING_FONTS,
     UNSEEN_FONTS,
+    copy_fonts,
     installed_fonts,
 )
-
-
-def copy_names(fonts):
-    """font path -> file name in the folder: its own, or its whole path joined by '-' where
-    two files share one (a package can ship variants of a face in sibling folders)."""
-    names = [os.path.basename(f) for f in fonts]
-    return {f: n if names.count(n) == 1 else f.strip(os.sep).replace(os.sep, '-')
-            for f, n in zip(fonts, names)}
-
-
-def copy_fonts(fonts, folder):
-    """Copy `fonts` into `folder`, adding to what is there; a new folder appears whole or
-    not at all (run.sh takes an existing one as done)."""
-    target = folder if os.path.isdir(folder) else folder.rstrip(os.sep) + '.tmp'
-    os.makedirs(target, exist_ok=True)
-    for font, name in copy_names(fonts).items():
-        shutil.copy(font, os.path.join(target, name))
-    if target != folder:
-        os.rename(target, folder)
-    print(f"{len(fonts)} fonts in {folder}")
 
 
 def main():
@@ -61,6 +41,7 @@ def main():
                  "apt-get install the packages fonts.py lists")
         fonts = debian if args.unseen else fonts + debian
     copy_fonts(fonts, args.folder)
+    print(f"{len(fonts)} fonts in {args.folder}")
 
 
 if __name__ == '__main__':
