@@ -1,15 +1,20 @@
 """The README and docs/ as a reader meets them: every relative link and anchor resolves (as
 GitHub renders them), the README stays short enough to read in ten minutes, sets up within
-its first screen, and holds no history (dates, commit hashes)."""
+its first screen, and holds no history (dates, commit hashes); and the files
+docs/deployment.md says to copy for reading without MXNet are enough to read."""
 import glob
 import os
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, 'README.md')
 DOCUMENTS = [README] + sorted(glob.glob(os.path.join(REPO, 'docs', '*.md')))
+DEPLOYMENT = os.path.join(REPO, 'docs', 'deployment.md')
 README_MAX_WORDS = 2500
 SETUP_WITHIN_LINES = 60
 
@@ -130,3 +135,31 @@ def test_the_readme_holds_no_history():
     hashes = [word for word in re.findall(r'\b[0-9a-f]{7,40}\b', text)
               if re.search(r'\d', word) and re.search(r'[a-f]', word)]
     assert not hashes
+
+
+def files_to_copy_for_onnx_reading():
+    """The Python files docs/deployment.md lists in its one fenced block of nothing else."""
+    blocks, block, in_fence = [], [], False
+    with open(DEPLOYMENT, encoding='utf-8') as lines:
+        for line in lines:
+            if FENCE.match(line):
+                if in_fence:
+                    blocks.append(block)
+                block, in_fence = [], not in_fence
+            elif in_fence:
+                block.extend(line.split())
+    listings = [words for words in blocks if words and all(w.endswith('.py') for w in words)]
+    assert len(listings) == 1, listings
+    return listings[0]
+
+
+def test_the_files_deployment_lists_read_with_onnx_alone(tmp_path):
+    for name in files_to_copy_for_onnx_reading() + [os.path.join('model', 'ocr.onnx')]:
+        os.makedirs(tmp_path / os.path.dirname(name), exist_ok=True)
+        shutil.copy(os.path.join(REPO, name), tmp_path / name)
+    result = subprocess.run(
+        [sys.executable, 'lstm_ocr_infer.py', '--onnx', os.path.join('model', 'ocr.onnx'),
+         os.path.join(REPO, 'docs', 'sample.png')],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r'Digits: \[\d(, \d)*\]\n', result.stdout), result.stdout
