@@ -216,6 +216,30 @@ def test_a_file_size_limit_while_saving_a_checkpoint_leaves_nothing(tmp_path, fo
     assert not temporaries(tmp_path) and not (tmp_path / 'ocr-0001.params').exists()
 
 
+WRITE_THEN_WAIT = """
+import sys
+from common.whole_files import written_whole
+with written_whole(sys.argv[1]) as temporary, open(temporary, 'w') as f:
+    f.write('half a file')
+    f.flush()
+    print('half written', flush=True)
+    sys.stdin.read()
+"""
+
+
+def kill_while_writing(code, *args):
+    """Run `code`, which prints a line once it is writing, and SIGKILL it then -> its PID."""
+    writer = subprocess.Popen([sys.executable, '-c', code, *map(str, args)], cwd=REPO,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().endswith('written\n')
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    finally:
+        writer.kill()
+    return writer.pid
+
+
 WRITE_ONE_RECORD_THEN_WAIT = """
 import sys
 from common import datasets
@@ -230,21 +254,23 @@ datasets.write_records(sys.argv[1], records(), 2)
 def test_temporaries_of_a_killed_packing_are_cleaned_by_the_next(tmp_path, good_images):
     cache = tmp_path / 'cache'
     cache.mkdir()
-    packer = subprocess.Popen(
-        [sys.executable, '-c', WRITE_ONE_RECORD_THEN_WAIT, cache / 'images-0123456789ab.rec',
-         next(good_images.iterdir())], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True)
-    try:
-        assert packer.stdout.readline() == 'one record written\n'
-        packer.send_signal(signal.SIGKILL)
-        packer.wait()
-    finally:
-        packer.kill()
+    pid = kill_while_writing(WRITE_ONE_RECORD_THEN_WAIT, cache / 'images-0123456789ab.rec',
+                             next(good_images.iterdir()))
     left = sorted(os.listdir(cache))
-    assert left == [f"images-0123456789ab.{kind}.tmp{packer.pid}" for kind in ('idx', 'rec')]
+    assert left == [f"images-0123456789ab.{kind}.tmp{pid}" for kind in ('idx', 'rec')]
     result = train_on(good_images, tmp_path)
     assert result.returncode == 0, result.stderr
     assert not temporaries(cache) and len(list(cache.glob('images-*.rec'))) == 1
+
+
+def test_temporaries_of_a_killed_save_are_cleaned_by_the_next_run(tmp_path, font):
+    pid = kill_while_writing(WRITE_THEN_WAIT, tmp_path / 'ocr-0001.states')
+    assert os.listdir(tmp_path) == [f"ocr-0001.states.tmp{pid}"]
+    result = run_script('lstm_ocr_train.py', '--num_hidden', 8, '--num_lstm_layer', 1,
+                        '--batch_size', 8, '--train_epoch_size', 8, '--eval_epoch_size', 8,
+                        '--num_proc', 1, '--num_epoch', 1, '--prefix', tmp_path / 'ocr', font)
+    assert result.returncode == 0, result.stderr
+    assert not temporaries(tmp_path) and (tmp_path / 'ocr-0001.states').is_file()
 
 
 @pytest.fixture
