@@ -10,8 +10,9 @@ not a network's view, one dataset serves models of any input conversion and alph
 A labelled folder or labels file (labelled_files.py) is packed into such a file once, under
 a cache folder, named by a fingerprint of the files' names, sizes, times and labels; it is
 reused while they are unchanged. Only images that can be read are packed (labelled_files.py
-says which files are read at all); files are written whole (whole_files.py). For training, a dataset is read into memory as views
-(image_conversion.py) with labels encoded for the model's alphabet (alphabet.py).
+says which files are read at all); files are written whole (whole_files.py). For training,
+a dataset is read into memory as views (image_conversion.py) with labels encoded for the
+model's alphabet (alphabet.py).
 """
 import glob
 import hashlib
@@ -46,15 +47,19 @@ def write_records(path, items, total, label="Writing records"):
                 raise ValueError(f"cannot write {path!r}: check that its folder exists and "
                                  "is writable") from None
             try:
-                count = 0
-                for count, (data, text) in enumerate(progress(items, total, label), 1):
-                    header = mx.recordio.IRHeader(0, [float(ord(c)) for c in text], count - 1,
-                                                  TEXT_LABELS)
-                    record.write_idx(count - 1, mx.recordio.pack(header, data))
+                return write_all(record, progress(items, total, label))
             finally:
                 record.close()
     except (mx.base.MXNetError, OSError) as err:
         raise ValueError(f"cannot write {path!r}: {why_not_written(err)}") from None
+
+
+def write_all(record, items):
+    """(image bytes, text) pairs -> records of an open MXIndexedRecordIO -> their count."""
+    count = 0
+    for count, (data, text) in enumerate(items, 1):
+        header = mx.recordio.IRHeader(0, [float(ord(c)) for c in text], count - 1, TEXT_LABELS)
+        record.write_idx(count - 1, mx.recordio.pack(header, data))
     return count
 
 
