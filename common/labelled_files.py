@@ -20,7 +20,7 @@ from common.whole_files import file_kind
 LABELS_FILE_SUFFIXES = ('.csv', '.tsv', '.txt')
 HEADER_WORDS = {'path', 'file', 'filename', 'image', 'name'}
 LARGEST_IMAGE_BYTES = 32 * 2 ** 20  # far more than any captcha: refused before it is read
-LONGEST_LABEL = 256  # far more than any captcha's text; needs a network of more LSTM steps
+LONGEST_LABEL = 256  # far more than any captcha's text; a network reading it needs 256+ steps
 LONGEST_LINE = 4096 + 1 + LONGEST_LABEL  # a path of PATH_MAX, a comma, a label
 
 
