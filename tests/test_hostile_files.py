@@ -307,3 +307,10 @@ def test_export_under_a_file_size_limit_leaves_nothing(tmp_path, old_checkpoint)
                                             preexec_fn=file_size_limit(1000)))
     assert f"cannot write '{tmp_path / 'ocr.onnx'}': File too large" in line
     assert os.listdir(tmp_path) == []
+
+
+def test_a_dataset_is_not_written_over_a_device(device, font):
+    line = assert_one_line_error(run_script('captcha_generator.py', font, '--count', 2,
+                                            '--rec', device))
+    assert f"'{device}' is a character device, not a regular file" in line
+    assert stat.S_ISCHR(os.stat(device).st_mode)
