@@ -25,6 +25,7 @@ import traceback
 from common.alphabet import DIGITS
 from common.cli import Parser, charset, fail, length_range, positive_int, use_every_core
 from common.interrupts import Interrupted, Interrupts
+from common.labelled_files import LARGEST_IMAGE_BYTES, LONGEST_LABEL
 from hyperparameters import RECIPES, Hyperparams
 from multiproc_data import WorkerError
 
@@ -39,7 +40,9 @@ def add_data_options(parser):
     parser.add_argument('--train_data', '--train_rec', metavar='PATH',
                         help="train on your labelled images instead of drawn captchas: a "
                              "folder of images named <text>_<anything>.png, a labels file "
-                             "(path,text lines), or a RecordIO file; an epoch is one pass")
+                             "(path,text lines), or a RecordIO file; an epoch is one pass. "
+                             f"Images over {LARGEST_IMAGE_BYTES // 2 ** 20} MB and labels over "
+                             f"{LONGEST_LABEL} characters are refused")
     parser.add_argument('--val_data', '--val_rec', metavar='PATH',
                         help="validate on these labelled images (default: captchas drawn "
                              "with FONT_PATH, or else a tenth of --train_data held out)")
@@ -52,8 +55,9 @@ def add_data_options(parser):
                         help="the longest label (default: the longest in the training data, "
                              "4 for the default 3-4 digit captchas)")
     parser.add_argument('--skip_bad', action='store_true',
-                        help="leave out images of --train_data/--val_data that cannot be read, "
-                             "instead of stopping")
+                        help="leave out images of --train_data/--val_data that cannot be read "
+                             "(not an image, too large, a broken link, a folder, no "
+                             "permission), instead of stopping")
     parser.add_argument('--cache_dir', default=os.path.join(REPO, 'data', 'cache'),
                         help="where labelled folders are packed into RecordIO files")
 

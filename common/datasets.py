@@ -9,9 +9,12 @@ not a network's view, one dataset serves models of any input conversion and alph
 
 A labelled folder or labels file (labelled_files.py) is packed into such a file once, under
 a cache folder, named by a fingerprint of the files' names, sizes, times and labels; it is
-reused while they are unchanged. For training, a dataset is read into memory as views
-(image_conversion.py) with labels encoded for the model's alphabet (alphabet.py).
+reused while they are unchanged. Only images that can be read are packed (labelled_files.py
+says which files are read at all); files are written whole (whole_files.py). For training,
+a dataset is read into memory as views (image_conversion.py) with labels encoded for the
+model's alphabet (alphabet.py).
 """
+import glob
 import hashlib
 import logging
 import os
@@ -24,95 +27,160 @@ import numpy as np
 from common.alphabet import DIGITS, Alphabet, covering_charset
 from common.cli import progress
 from common.image_conversion import decode_image
-from common.labelled_files import labelled_files
+from common.labelled_files import LONGEST_LABEL, image_bytes, labelled_files
+from common.whole_files import remove_stale_temporaries, why_not_written, written_whole
 
 TEXT_LABELS = 1  # header id2 of records whose label holds the text's code points
 FORMAT = 'lstm-ocr-records/1'  # part of the fingerprint: a new format packs anew
 
 
 def write_records(path, items, total, label="Writing records"):
-    """(image bytes, text) pairs -> FILE.rec and FILE.idx, each written under a temporary
-    name and renamed at the end, so an interrupted run leaves no half-written dataset."""
+    """(image bytes, text) pairs -> FILE.rec and FILE.idx, each written whole
+    (whole_files.py), the .rec last: a .rec present is a whole one. Raises ValueError."""
     index_path = os.path.splitext(path)[0] + '.idx'
-    temporary = f".tmp{os.getpid()}"
     try:
-        record = mx.recordio.MXIndexedRecordIO(index_path + temporary, path + temporary, 'w')
-    except (mx.base.MXNetError, OSError):
-        raise ValueError(f"cannot write {path!r}: check that its folder exists and is writable")
-    try:
-        count = 0
-        for count, (data, text) in enumerate(progress(items, total, label), 1):
-            header = mx.recordio.IRHeader(0, [float(ord(c)) for c in text], count - 1,
-                                          TEXT_LABELS)
-            record.write_idx(count - 1, mx.recordio.pack(header, data))
-        record.close()
-        os.replace(index_path + temporary, index_path)
-        os.replace(path + temporary, path)  # last: a .rec present is a whole one
-    finally:
-        for leftover in (index_path + temporary, path + temporary):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        with written_whole(path, errors=()) as rec_temporary, \
+                written_whole(index_path, errors=()) as index_temporary:
+            try:
+                record = mx.recordio.MXIndexedRecordIO(index_temporary, rec_temporary, 'w')
+            except (mx.base.MXNetError, OSError):
+                raise ValueError(f"cannot write {path!r}: check that its folder exists and "
+                                 "is writable") from None
+            try:
+                return write_all(record, progress(items, total, label))
+            finally:
+                record.close()
+    except (mx.base.MXNetError, OSError) as err:
+        raise ValueError(f"cannot write {path!r}: {why_not_written(err)}") from None
+
+
+def write_all(record, items):
+    """(image bytes, text) pairs -> records of an open MXIndexedRecordIO -> their count."""
+    count = 0
+    for count, (data, text) in enumerate(items, 1):
+        header = mx.recordio.IRHeader(0, [float(ord(c)) for c in text], count - 1, TEXT_LABELS)
+        record.write_idx(count - 1, mx.recordio.pack(header, data))
     return count
 
 
 def read_records(path):
     """Yield (image bytes, text) from a dataset file. Raises ValueError for a missing or
-    foreign file."""
+    foreign file, or a record whose label is no text."""
     if not os.path.isfile(path):
         raise ValueError(f"dataset {path!r} not found: write one with captcha_generator.py "
                          "--count N --rec FILE")
     record = mx.recordio.MXRecordIO(path, 'r')
-    digits = Alphabet(DIGITS)
     try:
         number = 0
-        while (item := record.read()) is not None:
-            header, data = mx.recordio.unpack(item)
-            codes = np.atleast_1d(header.label)
-            yield data, (''.join(chr(c) for c in codes.astype(int) if c)
-                         if header.id2 == TEXT_LABELS else digits.label_text(codes))
+        while (header_and_data := next_record(record, path, number)) is not None:
+            header, data = header_and_data
+            yield data, record_text(header, f"record {number} of {path!r}")
             number += 1
+    finally:
+        record.close()
+
+
+def next_record(record, path, number):
+    """The next record's (header, image bytes), or None at the end. Raises ValueError."""
+    try:
+        item = record.read()
+        return None if item is None else mx.recordio.unpack(item)
     except (mx.base.MXNetError, ValueError, IndexError, struct.error):
         raise ValueError(f"{path!r} is not an MXNet RecordIO dataset (or is truncated at "
                          f"record {number})")
-    finally:
-        record.close()
+
+
+def record_text(header, name):
+    """A record header's label -> its text: code points (id2 = TEXT_LABELS), or the older
+    format's digit class ids. Raises ValueError naming the record for any other label."""
+    codes = np.atleast_1d(header.label)
+    limit = 0x110000 if header.id2 == TEXT_LABELS else len(DIGITS) + 1
+    if (len(codes) > LONGEST_LABEL or not np.all(np.isfinite(codes))
+            or np.any((codes < 0) | (codes >= limit) | (codes != np.round(codes)))):
+        raise ValueError(f"{name} has a label that is not a text of at most {LONGEST_LABEL} "
+                         "characters: write the dataset again")
+    codes = codes.astype(int)
+    if header.id2 == TEXT_LABELS:
+        return ''.join(chr(c) for c in codes if c)
+    return Alphabet(DIGITS).label_text(codes)
 
 
 def fingerprint(entries):
     digest = hashlib.sha1(FORMAT.encode())
     for path, text in entries:
-        stat = os.stat(path)
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{text}\n".encode())
+        try:
+            stat = os.stat(path)
+            state = f"{stat.st_size}\0{stat.st_mtime_ns}"
+        except OSError as err:  # a broken link, say: packing names it
+            state = f"errno {err.errno}"
+        digest.update(f"{path}\0{state}\0{text}\n".encode())
     return digest.hexdigest()[:12]
+
+
+def prepare_cache(cache_dir):
+    """Create the cache folder if missing, and remove the temporaries of packing runs that
+    were killed. Raises ValueError unless it is a writable folder."""
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+    except OSError as err:
+        why = "it is a file" if os.path.isfile(cache_dir) else err.strerror
+        raise ValueError(f"cannot create the cache folder {cache_dir!r} ({why}): change "
+                         "--cache_dir")
+    if not os.access(cache_dir, os.W_OK | os.X_OK):
+        raise ValueError(f"the cache folder {cache_dir!r} is not writable: change --cache_dir")
+    remove_stale_temporaries(os.path.join(glob.escape(cache_dir), '*'))
+
+
+def packed_count(packed):
+    """The number of records in a packed dataset (the lines of its index), or None."""
+    try:
+        with open(os.path.splitext(packed)[0] + '.idx', 'rb') as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def listed(items, shown=3):
+    """'a', 'b', 'c', ... : the first few of `items`, quoted."""
+    return ', '.join(map(repr, items[:shown])) + (', ...' if len(items) > shown else '')
+
+
+def readable_images(entries, name, skip_bad):
+    """[(image bytes, text)] of the entries whose image can be read. An unreadable one stops
+    it with a message naming the first few, or is left out with `skip_bad`."""
+    good, bad = [], []
+    for path, text in progress(entries, len(entries), f"Checking {name}"):
+        try:
+            data = image_bytes(path)
+            decode_image(data, f"image {path!r}")
+            good.append((data, text))
+        except ValueError as err:
+            bad.append((path, err))
+    if bad:
+        if not skip_bad:
+            others = listed([path for path, _ in bad[1:]])
+            raise ValueError(f"{len(bad)} of {len(entries)} images cannot be read: {bad[0][1]}"
+                             + (f"; also {others}" if others else '')
+                             + "; fix or remove them, or pass --skip_bad to leave them out")
+        logging.warning("Leaving out %d of %d images that cannot be read: %s", len(bad),
+                        len(entries), listed([path for path, _ in bad]))
+    return good
 
 
 def pack(source, cache_dir, skip_bad=False):
     """A labelled folder or labels file -> its packed dataset file, written once into
-    `cache_dir` and reused while the source is unchanged. An unreadable image stops the
-    packing with a message naming the first few, or is left out with `skip_bad`."""
+    `cache_dir` and reused while the source is unchanged (one packed with images left out
+    only with `skip_bad`). Images that cannot be read: see readable_images."""
     entries = [(os.path.abspath(path), text) for path, text in labelled_files(source)]
     name = os.path.basename(os.path.normpath(source))
     packed = os.path.join(cache_dir, f"{name}-{fingerprint(entries)}.rec")
-    if os.path.isfile(packed):
-        logging.info("Reusing %s, packed from %s (%d images)", packed, source, len(entries))
+    count = packed_count(packed) if os.path.isfile(packed) else None
+    if count is not None and (count == len(entries) or skip_bad):
+        logging.info("Reusing %s, packed from %s (%d of %d images)", packed, source, count,
+                     len(entries))
         return packed
-    good, bad = [], []
-    for path, text in progress(entries, len(entries), f"Checking {name}"):
-        with open(path, 'rb') as f:
-            data = f.read()
-        try:
-            decode_image(data, f"image {path!r}")
-            good.append((data, text))
-        except ValueError:
-            bad.append(path)
-    if bad:
-        listed = ', '.join(repr(path) for path in bad[:3]) + (', ...' if len(bad) > 3 else '')
-        if not skip_bad:
-            raise ValueError(f"{len(bad)} of {len(entries)} images cannot be read: {listed}; "
-                             "fix or remove them, or pass --skip_bad to leave them out")
-        logging.warning("Leaving out %d of %d images that cannot be read: %s", len(bad),
-                        len(entries), listed)
-    os.makedirs(cache_dir, exist_ok=True)
+    prepare_cache(cache_dir)
+    good = readable_images(entries, name, skip_bad)
     write_records(packed, good, len(good), f"Packing {name}")
     logging.info("Packed %d images from %s into %s", len(good), source, packed)
     return packed
@@ -120,20 +188,28 @@ def pack(source, cache_dir, skip_bad=False):
 
 def load(path, conversion, cache_dir, skip_bad=False):
     """A dataset file, labelled folder or labels file -> (views (n, height, width) uint8,
-    texts, names): every image converted by `conversion`, named for error messages."""
+    texts, names): every image converted by `conversion`, named for error messages. A
+    record that cannot be read stops it, or is left out with `skip_bad`."""
     record_file = path if path.endswith('.rec') else pack(path, cache_dir, skip_bad)
     entries = ([] if path.endswith('.rec') else
                [p for p, _ in labelled_files(path)])
-    views, texts, names = [], [], []
+    views, texts, names, left_out = [], [], [], []
     for number, (data, text) in enumerate(progress(read_records(record_file), None,
                                                    f"Reading {os.path.basename(path)}")):
         name = f"record {number} of {path!r}"
         try:
             views.append(conversion.view(decode_image(data, name)))
         except ValueError as err:
-            raise ValueError(f"{err}: write the dataset again")
+            if not skip_bad:
+                raise ValueError(f"{err}: write the dataset again, or pass --skip_bad to "
+                                 "leave it out")
+            left_out.append(number)
+            continue
         texts.append(text)
         names.append(name)
+    if left_out:
+        logging.warning("Leaving out %d records of %s that cannot be read: %s", len(left_out),
+                        path, listed(left_out))
     if not views:
         raise ValueError(f"dataset {path!r} is empty")
     if entries and len(entries) == len(names):  # nothing was left out: name the files

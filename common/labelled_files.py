@@ -5,15 +5,23 @@
 - a labels file, one image a line: `path,text` (CSV) or `path<TAB>text`, paths relative to
   the labels file; a first line `path,text` (or `filename,label`, ...) is a header.
 
-No mxnet here: the ONNX reader's --eval reads these too.
+A listed image is read only if it is a regular file (links to one are followed) of at most
+LARGEST_IMAGE_BYTES; a label has at most LONGEST_LABEL characters. No mxnet here: the ONNX
+reader's --eval reads these too.
 """
 import csv
+import errno
 import os
+import stat
 
 from common.image_conversion import IMAGE_SUFFIXES
+from common.whole_files import file_kind
 
 LABELS_FILE_SUFFIXES = ('.csv', '.tsv', '.txt')
 HEADER_WORDS = {'path', 'file', 'filename', 'image', 'name'}
+LARGEST_IMAGE_BYTES = 32 * 2 ** 20  # far more than any captcha: refused before it is read
+LONGEST_LABEL = 256  # far more than any captcha's text; a network reading it needs 256+ steps
+LONGEST_LINE = 4096 + 1 + LONGEST_LABEL  # a path of PATH_MAX, a comma, a label
 
 
 def text_of(path):
@@ -23,35 +31,96 @@ def text_of(path):
 
 
 def image_files(folder):
-    """A folder's image files, sorted. Raises ValueError if there are none."""
-    files = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+    """A folder's image files (by name: anything else there is the reader's to refuse),
+    sorted. Raises ValueError if there are none or the folder cannot be listed."""
+    try:
+        names = os.listdir(folder)
+    except OSError as err:
+        raise ValueError(f"cannot list folder {folder!r} ({err.strerror})")
+    files = sorted(os.path.join(folder, f) for f in names
                    if f.lower().endswith(IMAGE_SUFFIXES) and not f.startswith('.'))
     if not files:
         raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {folder!r}")
     return files
 
 
+def image_bytes(path):
+    """The bytes of a listed image file. Raises ValueError naming it if it cannot be opened
+    (a broken or looping link, no permission), is not a regular file (a folder, a device,
+    a pipe) or is larger than LARGEST_IMAGE_BYTES, all checked before anything is read."""
+    try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        broken = err.errno == errno.ENOENT and os.path.islink(path)
+        raise ValueError(f"image {path!r} cannot be opened ("
+                         f"{'a link to a missing file' if broken else err.strerror})")
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"image {path!r} is {file_kind(info.st_mode)}, not an image file")
+        if info.st_size > LARGEST_IMAGE_BYTES:
+            raise ValueError(f"image {path!r} has {info.st_size:,} bytes, more than "
+                             f"{LARGEST_IMAGE_BYTES // 2 ** 20} MB, far more than a captcha "
+                             "needs")
+        with os.fdopen(descriptor, 'rb', closefd=False) as f:
+            return f.read(LARGEST_IMAGE_BYTES + 1)
+    except OSError as err:
+        raise ValueError(f"image {path!r} cannot be read ({err.strerror})")
+    finally:
+        os.close(descriptor)
+
+
+def labels_file_lines(path):
+    """Yield (line number, line) of a labels file, refusing a line longer than any labels
+    file's before it is read whole. Raises ValueError naming the file."""
+    try:
+        with open(path, newline='', encoding='utf-8') as f:
+            number = 0
+            while line := f.readline(LONGEST_LINE + 1):
+                number += 1
+                if len(line.rstrip('\r\n')) > LONGEST_LINE:
+                    raise ValueError(f"{path!r} line {number} is longer than {LONGEST_LINE:,} "
+                                     f"characters, more than a path and a label (no model "
+                                     f"reads more than {LONGEST_LABEL} characters) take")
+                yield number, line.rstrip('\r\n')
+    except UnicodeDecodeError:
+        raise ValueError(f"{path!r} is not a labels file: it is not UTF-8 text") from None
+    except OSError as err:
+        raise ValueError(f"cannot read labels file {path!r} ({err.strerror})") from None
+
+
+def labels_line_fields(path, number, line):
+    """A labels file's line -> its fields. Raises ValueError naming the line."""
+    if '\t' in line:
+        return line.split('\t')
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as err:
+        raise ValueError(f"{path!r} line {number} is not a CSV line ({err})") from None
+
+
 def read_labels_file(path):
     """A labels file -> [(image path, text)]. Raises ValueError naming the first bad line."""
     folder = os.path.dirname(os.path.abspath(path))
-    with open(path, newline='', encoding='utf-8') as f:
-        lines = f.read().splitlines()
     entries, seen = [], set()
-    for number, line in enumerate(lines, 1):
+    for number, line in labels_file_lines(path):
         if not line.strip():
             continue
-        fields = line.split('\t') if '\t' in line else next(csv.reader([line]))
+        fields = labels_line_fields(path, number, line)
         if len(fields) != 2:
             raise ValueError(f"{path!r} line {number} is not 'path,text' or 'path<TAB>text': "
-                             f"{line!r}")
+                             f"{line[:100]!r}")
         name, text = fields[0].strip(), fields[1].strip()
         if number == 1 and name.lower() in HEADER_WORDS:
             continue
+        if len(text) > LONGEST_LABEL:
+            raise ValueError(f"{path!r} line {number} has a label of {len(text):,} characters:"
+                             f" no model reads more than {LONGEST_LABEL}")
         image = os.path.normpath(os.path.join(folder, name))
         if image in seen:
             raise ValueError(f"{path!r} line {number} names {name!r} a second time: each image "
                              "once")
-        if not os.path.isfile(image):
+        if not os.path.lexists(image):
             raise ValueError(f"{path!r} line {number} names {name!r}, which does not exist")
         seen.add(image)
         entries.append((image, text))

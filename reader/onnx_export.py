@@ -20,6 +20,7 @@ Three things MXNet 1.9.1's exporter needs, found by trying it with the shipped m
 - the fused mx.sym.RNN only with state_outputs=True, which lstm.py's fused network has.
 """
 import contextlib
+import glob
 import json
 import os
 
@@ -29,7 +30,8 @@ import onnx.checker
 from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
 from onnx import TensorProto, helper
 
-from training import checkpoint
+from common import whole_files
+from training import checkpoint, model_config
 from training.model_config import ONNX_METADATA_KEY
 
 OPSET = 13
@@ -108,18 +110,26 @@ def onnx_model(prefix, epoch):
     return model
 
 
-def export(prefix, epoch, path):
-    """Write checkpoint PREFIX-NNNN's reading graph to `path`, through a temporary file and
-    a rename (never a half-written model). Raises ValueError."""
+def check_output(prefix, epoch, path):
+    """Raise ValueError unless `path` can take the model: a regular file or a new name in a
+    folder that exists, and none of the checkpoint's own files."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"folder {folder!r} does not exist: create it or write elsewhere")
+    whole_files.check_output(path)
+    inputs = [f"{prefix}-symbol.json", checkpoint.params_path(prefix, epoch),
+              model_config.config_path(prefix)]
+    if os.path.exists(path) and any(os.path.exists(f) and os.path.samefile(path, f)
+                                    for f in inputs):
+        raise ValueError(f"{path!r} is a file of checkpoint {prefix}-{epoch:04d} itself: "
+                         "write the ONNX model to another file")
+
+
+def export(prefix, epoch, path):
+    """Write checkpoint PREFIX-NNNN's reading graph to `path`, whole (whole_files.py).
+    Raises ValueError."""
+    check_output(prefix, epoch, path)
+    whole_files.remove_stale_temporaries(glob.escape(path))
     model = onnx_model(prefix, epoch)
-    temporary = f"{path}.tmp{os.getpid()}"
-    try:
+    with whole_files.written_whole(path) as temporary:
         onnx.save(model, temporary)
-        os.replace(temporary, path)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise ValueError(f"cannot write {path!r} ({err.strerror})")

@@ -48,11 +48,12 @@ def old_checkpoint(tmp_path_factory):
     return prefix, params
 
 
-def run_script(script, *args, timeout=300, cwd=None):
-    """Run one of the example's scripts with this interpreter; return the CompletedProcess."""
+def run_script(script, *args, timeout=300, cwd=None, preexec_fn=None):
+    """Run one of the example's scripts with this interpreter (`preexec_fn` run in the child
+    first, to set limits); return the CompletedProcess."""
     return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
 
 
 def assert_one_line_error(result):

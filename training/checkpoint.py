@@ -2,15 +2,17 @@
 
 A checkpoint is what `Module.save_checkpoint` writes (PREFIX-symbol.json,
 PREFIX-NNNN.params, PREFIX-NNNN.states) plus PREFIX-config.json, the settings it was
-trained with (model_config.py). Every file is written to a temporary name and renamed,
-parameters last, so a run killed at any moment leaves only whole checkpoints.
+trained with (model_config.py). Every file is written whole (whole_files.py), parameters
+last, so a run that fails or is killed at any moment leaves only whole checkpoints.
 """
+import glob
 import logging
 import os
 
 import mxnet as mx
 
 import lstm
+from common.whole_files import remove_stale_temporaries, written_whole
 from hyperparameters import XAVIER
 from training import model_config
 
@@ -31,8 +33,10 @@ def check_writable(prefix):
 
 
 def create_folder(prefix):
-    """Create the folder of `prefix` (checked by check_writable) if it is missing."""
+    """Create the folder of `prefix` (checked by check_writable) if it is missing, and
+    remove the temporaries of runs that were killed while they saved there."""
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    remove_stale_temporaries(f"{glob.escape(prefix)}-*")
 
 
 def params_path(prefix, epoch):
@@ -41,7 +45,7 @@ def params_path(prefix, epoch):
 
 def save(prefix, epoch, module, config, with_states=True):
     """The settings, symbol, optimizer states (unless they live on parameter servers) and
-    parameters of `module`, each through a temporary file and a rename."""
+    parameters of `module`, each written whole. Raises ValueError if one cannot be."""
     arg_params, aux_params = module.get_params()
     params = {**{f"arg:{k}": v for k, v in arg_params.items()},
               **{f"aux:{k}": v for k, v in aux_params.items()}}
@@ -51,8 +55,8 @@ def save(prefix, epoch, module, config, with_states=True):
         files[f"{prefix}-{epoch:04d}.states"] = module.save_optimizer_states
     files[params_path(prefix, epoch)] = lambda path: mx.nd.save(path, params)
     for final, write in files.items():  # params last: its presence means the rest is there
-        write(f"{final}.tmp{os.getpid()}")
-        os.replace(f"{final}.tmp{os.getpid()}", final)
+        with written_whole(final, (OSError, mx.base.MXNetError)) as temporary:
+            write(temporary)
     logging.info('Saved checkpoint to "%s"', params_path(prefix, epoch))
 
 

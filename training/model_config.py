@@ -17,6 +17,7 @@ import os
 import hyperparameters
 from common.alphabet import DIGITS, Alphabet
 from common.image_conversion import Conversion
+from common.whole_files import written_whole
 
 FORMAT = 'lstm-ocr-config/1'
 EXAMPLE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # above training/
@@ -79,11 +80,9 @@ def config_path(prefix):
 
 
 def save(config, prefix):
-    """Write PREFIX-config.json through a temporary file and a rename."""
-    temporary = f"{config_path(prefix)}.tmp{os.getpid()}"
-    with open(temporary, 'w') as f:
+    """Write PREFIX-config.json whole (whole_files.py). Raises ValueError."""
+    with written_whole(config_path(prefix)) as temporary, open(temporary, 'w') as f:
         f.write(config.to_json() + '\n')
-    os.replace(temporary, config_path(prefix))
 
 
 def load(prefix):
