@@ -1,4 +1,4 @@
-"""Hostile files on the training side and among the files written (issue #35): links, loops,
+"""Hostile files on the training side and among the files written: links, loops,
 folders, pipes, unreadable and huge files among labelled images; huge labels; hostile
 records; a cache folder that cannot be one; a file-size limit and a kill while writing;
 outputs that are devices, folders or the input itself. Each is a real CLI process that ends
@@ -19,6 +19,8 @@ import pytest
 
 from common.labelled_files import LONGEST_LABEL
 from conftest import REPO, assert_error_ends_the_log, assert_one_line_error, run_script
+
+pytestmark = pytest.mark.slow
 
 GIGABYTES_3 = 3 * 2 ** 30
 PR_CAPBSET_DROP = 24
