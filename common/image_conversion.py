@@ -2,7 +2,7 @@
 
 Every path goes through here: captchas drawn for training, RecordIO and labelled-folder
 datasets, and both readers (MXNet and ONNX Runtime). An image file passes one gate first
-(decode_image): its size, as its header declares it (read by Pillow, nothing decoded), must
+(checked_size): its size, as its header declares it (read by Pillow, nothing decoded), must
 be within MAX_PIXELS and MAX_ASPECT, and every decoder's failure is one UnreadableImageError
 (a ValueError; ImageTooLargeError past the limits). It is then decoded by OpenCV into
 BGR colour (transparent pixels laid on white, as a browser shows them; GIF, which OpenCV's
@@ -66,8 +66,23 @@ class ImageTooLargeError(UnreadableImageError):
 
 
 def decode_image(data, name='image'):
-    """Bytes of an image file -> BGR uint8 (H, W, 3). Its declared size is checked first
-    (check_size). Raises UnreadableImageError (a ValueError) naming `name`."""
+    """Bytes of an image file -> BGR uint8 (H, W, 3), once it has passed the gate
+    (checked_size). Raises UnreadableImageError (a ValueError) naming `name`."""
+    checked_size(data, name)
+    try:
+        image = decode_gif(data) if is_gif(data) else cv2.imdecode(
+            np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise UnreadableImageError(f"cannot read {name}: {READABLE}")
+    return to_bgr(image)
+
+
+def checked_size(data, name='image'):
+    """Bytes of an image file -> (width, height) as its header declares them, nothing
+    decoded: the gate every image passes before it is decoded. Raises UnreadableImageError
+    for an empty, cut-off or unidentifiable file, ImageTooLargeError past the limits."""
     if not data:
         raise UnreadableImageError(f"{name} is an empty file")
     # OpenCV decodes a cut-off JPEG or PNG without complaint, greying out the missing part
@@ -75,18 +90,15 @@ def decode_image(data, name='image'):
         raise UnreadableImageError(f"{name} is a truncated JPEG: copy or download it again")
     if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-16:]:
         raise UnreadableImageError(f"{name} is a truncated PNG: copy or download it again")
-    is_gif = data[:6] in (b'GIF87a', b'GIF89a')
-    if is_gif and not ends_with(data, b';'):  # a GIF's trailer byte
+    if is_gif(data) and not ends_with(data, b';'):  # a GIF's trailer byte
         raise UnreadableImageError(f"{name} is a truncated GIF: copy or download it again")
-    check_size(*declared_size(data, name), name)
-    try:
-        image = decode_gif(data) if is_gif else cv2.imdecode(np.frombuffer(data, np.uint8),
-                                                             cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        image = None
-    if image is None or image.size == 0:
-        raise UnreadableImageError(f"cannot read {name}: {READABLE}")
-    return to_bgr(image)
+    width, height = declared_size(data, name)
+    check_size(width, height, name)
+    return width, height
+
+
+def is_gif(data):
+    return data[:6] in (b'GIF87a', b'GIF89a')
 
 
 def ends_with(data, marker):
