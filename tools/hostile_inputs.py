@@ -10,6 +10,8 @@ their headers and part of their body, then nothing (`stalled_request`).
 Used by the hostile-input tests and by tools/bench.py's hostile load test.
 """
 import io
+import os
+import select
 import socket
 import struct
 import zlib
@@ -107,6 +109,7 @@ def malformed_requests(image):
     """name -> the bytes of a malformed POST /read (issue #35); `image` is a good image's
     bytes, put where a part is expected."""
     form = f'multipart/form-data; boundary={BOUNDARY}'
+    mixed = f'multipart/mixed; boundary={BOUNDARY}'
     good_part = file_part(image)
     long_boundary = 'b' * 71
     nested = multipart([(['Content-Disposition: form-data; name="x"',
@@ -124,10 +127,11 @@ def malformed_requests(image):
         'multipart_charset_not_utf8': request(multipart([
             (['Content-Disposition: form-data; name="_charset_"'], b'\xff\xfe\xfd'),
             good_part]), form),
+        # multipart/mixed: aiohttp ignores a form-data part's Content-Length
         'multipart_part_length_over_body': request(multipart([
-            file_part(image, extra=[f'Content-Length: {len(image) + 10 ** 9}'])]), form),
+            file_part(image, extra=[f'Content-Length: {len(image) + 10 ** 9}'])]), mixed),
         'multipart_part_length_negative': request(multipart([
-            file_part(image, extra=['Content-Length: -5'])]), form),
+            file_part(image, extra=['Content-Length: -5'])]), mixed),
         'multipart_header_line_over_8k': request(multipart([
             file_part(image, extra=['X-Long: ' + 'a' * 9000])]), form),
         'multipart_500_part_headers': request(multipart([
@@ -165,15 +169,38 @@ def status_of(answer):
 
 
 def stalled_request(url, kind, image, timeout=30):
-    """Open a POST /read whose body stalls and wait for the server's answer -> (status,
-    answer bytes). `kind`: 'stall' (headers, part of the body, then nothing), 'chunked'
-    (a chunked body whose end never comes)."""
+    """Open a POST /read whose body never ends and wait for the server's answer -> (status,
+    answer bytes). `kind`: 'stall' (headers, half the body, then nothing), 'trickle' (then a
+    byte every 0.3 s), 'chunked' (a chunked body whose last chunk never comes)."""
     with connect(url, timeout) as sock:
-        if kind == 'stall':
-            sock.sendall(request(image)[:-len(image) // 2])
-        else:
+        if kind == 'chunked':
             sock.sendall(b'POST /read HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png'
                          b'\r\nTransfer-Encoding: chunked\r\n\r\n' +
                          f"{len(image):x}\r\n".encode() + image + b'\r\n')
+        else:
+            sock.sendall(request(image)[:-len(image) // 2])
+        if kind == 'trickle':
+            trickle(sock, image[len(image) // 2:])
         answer = read_to_end(sock)
     return status_of(answer), answer
+
+
+def trickle(sock, rest):
+    """Send `rest` a byte every 0.3 s, until the server answers (or the bytes run out)."""
+    for byte in rest:
+        readable, _, _ = select.select([sock], [], [], 0.3)
+        if readable:
+            return
+        sock.sendall(bytes([byte]))
+
+
+def stalled_upload(url, declared, sent):
+    """A socket that has sent a multipart POST /read declaring `declared` bytes, `sent` of
+    them, and then nothing: the caller hangs up (close) or waits for the answer."""
+    sock = connect(url, 30)
+    head = [f'--{BOUNDARY}', 'Content-Disposition: form-data; name="a"; filename="a.png"', '']
+    body = '\r\n'.join(head).encode() + b'\r\n' + os.urandom(sent)
+    sock.sendall(request(body, f'multipart/form-data; boundary={BOUNDARY}')
+                 .replace(f'Content-Length: {len(body)}'.encode(),
+                          f'Content-Length: {declared}'.encode(), 1))
+    return sock
