@@ -168,12 +168,12 @@ def test_stalled_large_uploads_are_cut_off_and_their_memory_returned(server, goo
         statuses = []
         for sock in over:
             with contextlib.suppress(OSError):
-                statuses.append(hostile_inputs.status_of(hostile_inputs.read_to_end(sock)))
+                statuses.append(hostile_inputs.status_of(hostile_inputs.read_answer(sock)))
         assert all(status == 413 for status in statuses) and statuses
         hang_up(over)
         under = [hostile_inputs.stalled_upload(server.url, 31 << 20, 900_000)
                  for _ in range(10)]
-        assert [hostile_inputs.status_of(hostile_inputs.read_to_end(sock))
+        assert [hostile_inputs.status_of(hostile_inputs.read_answer(sock))
                 for sock in under] == [408] * 10
         hang_up(under)
         lost = [hostile_inputs.stalled_upload(server.url, 31 << 20, 900_000)

@@ -11,6 +11,7 @@ Used by the hostile-input tests and by tools/bench.py's hostile load test.
 """
 import io
 import os
+import re
 import select
 import socket
 import struct
@@ -143,10 +144,10 @@ def malformed_requests(image):
 
 def send_raw(url, data, timeout=30):
     """Send raw request bytes to the server at `url` (http://host:port) -> (status, the
-    answer's bytes). Reads until the server closes."""
+    answer's bytes)."""
     with connect(url, timeout) as sock:
         sock.sendall(data)
-        answer = read_to_end(sock)
+        answer = read_answer(sock)
     return status_of(answer), answer
 
 
@@ -155,11 +156,16 @@ def connect(url, timeout):
     return socket.create_connection((host, int(port)), timeout=timeout)
 
 
-def read_to_end(sock):
-    chunks = []
+def read_answer(sock):
+    """An answer's bytes, up to the end of its body (Content-Length) or of the connection."""
+    answer = b''
     while chunk := sock.recv(1 << 16):
-        chunks.append(chunk)
-    return b''.join(chunks)
+        answer += chunk
+        head, ends, body = answer.partition(b'\r\n\r\n')
+        length = re.search(rb'(?i)\r\ncontent-length: *(\d+)', head)
+        if ends and length and len(body) >= int(length.group(1)):
+            break
+    return answer
 
 
 def status_of(answer):
@@ -181,7 +187,7 @@ def stalled_request(url, kind, image, timeout=30):
             sock.sendall(request(image)[:-len(image) // 2])
         if kind == 'trickle':
             trickle(sock, image[len(image) // 2:])
-        answer = read_to_end(sock)
+        answer = read_answer(sock)
     return status_of(answer), answer
 
 
