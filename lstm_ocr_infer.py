@@ -11,14 +11,16 @@ folders of them) are read in batches; each line is then prefixed with the image'
 `--json` prints one JSON object per image instead, with the probability of the text read;
 `--beam N` decodes with prefix beam search instead of greedily. `--eval PATH` scores the
 model on a labelled folder or labels file. `--onnx FILE` reads with an exported model
-(export_onnx.py) through ONNX Runtime instead, and never imports MXNet.
+(export_onnx.py) through ONNX Runtime instead, and never imports MXNet. An image that cannot
+be read (not an image, cut off, unreadable, or past the decoding gate's size limits) is
+named on stderr and the others are still read; the exit code is then 1.
 """
 import json
 import os
 import sys
 
 from common.cli import Parser, fail, progress
-from common.image_conversion import read_image
+from common.image_conversion import LIMITS, read_image
 from common.labelled_files import image_files, labelled_files
 from reader.reading import (
     LazyImages,
@@ -38,7 +40,7 @@ CHUNK_SIZE = 4 * BATCH_SIZE  # images decoded and read at a time (about 10 MB of
 def parse_args():
     parser = Parser(description="Read the text in captcha images with a trained checkpoint.")
     parser.add_argument('images', nargs='*', metavar='IMAGE',
-                        help="image files, or folders of them, to read")
+                        help=f"image files, or folders of them, to read: each {LIMITS}")
     add_model_arguments(parser)
     add_reading_arguments(parser)
     parser.add_argument('--json', action='store_true',
@@ -109,6 +111,8 @@ def main():
         model = load_model(args, min(len(paths), BATCH_SIZE))
     except ValueError as err:
         fail(err)
+    except OSError as err:  # a folder or labels file this user may not read
+        fail(f"cannot read {err.filename!r}: {err.strerror}")
     alphabet = model.config.alphabet
     if args.eval:
         paths, truths = truths_of(paths, labels, alphabet)

@@ -7,13 +7,16 @@
 Several images in one request as a multipart upload (curl -F a=@one.jpg -F b=@two.jpg ...)
 give {"results": [...]}. GET /health answers {"status": "ok"}, GET /model the model's
 settings. Requests arriving together are read in one network call (reading_service.py).
-With --onnx, MXNet is never imported. Stop it with Ctrl-C.
+Hostile requests are refused with a 4xx JSON error, within bounds the options set (images
+too large, bodies too slow, too many requests at once: 503). With --onnx, MXNet is never
+imported. Stop it with Ctrl-C.
 """
 import errno
 import logging
 import socket
 
-from common.cli import Parser, fail, non_negative_int, positive_int
+from common.cli import Parser, fail, non_negative_int, positive_float, positive_int
+from common.image_conversion import LIMITS
 from reader.reading import add_model_arguments, add_reading_arguments, checkpoint_of, load_model
 
 BATCH_SIZE = 64  # images in one network call at most; --max_images may not exceed it
@@ -29,9 +32,16 @@ def parse_args():
                         help="port to listen on; 0 picks a free one (the log says which)")
     add_reading_arguments(parser)
     parser.add_argument('--max_bytes', type=positive_int, default=1 << 20,
-                        help="largest image file accepted, in bytes")
+                        help="most bytes of images in one request (one image or all the "
+                             "files of a multipart upload); each image must also declare "
+                             f"{LIMITS}")
     parser.add_argument('--max_images', type=positive_int, default=32,
                         help=f"most images in one request (at most {BATCH_SIZE})")
+    parser.add_argument('--max_pending', type=positive_int, default=64,
+                        help="most requests in the service at once; more are answered 503 "
+                             "with Retry-After")
+    parser.add_argument('--body_timeout', type=positive_float, default=10.0, metavar='S',
+                        help="seconds a request's body may take to arrive (408 after)")
     args = parser.parse_args()
     if args.max_images > BATCH_SIZE:
         parser.error(f"--max_images can be at most {BATCH_SIZE}")
@@ -71,7 +81,8 @@ def main():
 
     from reader.reading_service import make_app
     source = args.onnx or "{}-{:04d}".format(*checkpoint_of(args))
-    app = make_app(model, source, args.beam, args.max_bytes, args.max_images, args.one_view)
+    app = make_app(model, source, args.beam, args.max_bytes, args.max_images, args.one_view,
+                   args.max_pending, args.body_timeout)
     host, port = sock.getsockname()[:2]
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
     logging.info("Serving %s on http://%s:%d (POST /read, GET /health, GET /model); Ctrl-C "

@@ -1,7 +1,10 @@
 """Images in, network input out: the one place an image becomes what the network reads.
 
 Every path goes through here: captchas drawn for training, RecordIO and labelled-folder
-datasets, and both readers (MXNet and ONNX Runtime). An image file is decoded by OpenCV into
+datasets, and both readers (MXNet and ONNX Runtime). An image file passes one gate first
+(checked_size): its size, as its header declares it (read by Pillow, nothing decoded), must
+be within MAX_PIXELS and MAX_ASPECT, and every decoder's failure is one UnreadableImageError
+(a ValueError; ImageTooLargeError past the limits). It is then decoded by OpenCV into
 BGR colour (transparent pixels laid on white, as a browser shows them; GIF, which OpenCV's
 wheels do not decode, by Pillow: its first frame), and a `Conversion`
 turns it into the network's *view*: a uint8 image of `height` x `width`. The network input
@@ -21,11 +24,12 @@ t, so that the LSTM reads the image left to right, one column per step.
 A reader that is unsure of an image may read other views of it (reading.read_views): the
 view blurred (`soften`) or thinned (`thin`), the view of its text part, and the views of
 windows of a large image (`window_boxes`). A model records its conversion in its settings
-(model_config.py), so it is read exactly as it was trained. Only numpy and OpenCV here, and
-Pillow for GIF files.
+(model_config.py), so it is read exactly as it was trained. Only numpy, OpenCV and Pillow
+here.
 """
 import io
 import os
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -41,24 +45,60 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.we
 CONVERSIONS = ('plain', 'ink', 'ink_crop')
 
 
+# The decoding gate: a captcha is a few hundred pixels across, so a file declaring more is
+# refused before its pixels are decoded (a few bytes can declare gigabytes of them).
+MAX_PIXELS = 2048 * 2048
+MAX_ASPECT = 20  # the longer side at most this many times the shorter
+MAX_FILE_BYTES = 64 << 20  # read_image reads no larger file into memory
+# what Pillow may identify: the formats OpenCV decodes here too, GIF aside (decode_gif)
+HEADER_FORMATS = ('PNG', 'JPEG', 'BMP', 'GIF', 'WEBP', 'TIFF', 'PPM')
+READABLE = "give a JPEG, PNG, BMP, GIF, WebP or TIFF file"
+LIMITS = (f"at most {MAX_PIXELS:,} pixels (e.g. 2048 x 2048), at most {MAX_ASPECT} times as "
+          "wide as tall or as tall as wide")
+
+
+class UnreadableImageError(ValueError):
+    """An image file that cannot be read: empty, cut off, not an image, or too large."""
+
+
+class ImageTooLargeError(UnreadableImageError):
+    """An image file whose declared size is past the gate's limits (LIMITS)."""
+
+
 def decode_image(data, name='image'):
-    """Bytes of an image file -> BGR uint8 (H, W, 3). Raises ValueError naming `name`."""
+    """Bytes of an image file -> BGR uint8 (H, W, 3), once it has passed the gate
+    (checked_size). Raises UnreadableImageError (a ValueError) naming `name`."""
+    checked_size(data, name)
+    try:
+        image = decode_gif(data) if is_gif(data) else cv2.imdecode(
+            np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise UnreadableImageError(f"cannot read {name}: {READABLE}")
+    return to_bgr(image)
+
+
+def checked_size(data, name='image'):
+    """Bytes of an image file -> (width, height) as its header declares them, nothing
+    decoded: the gate every image passes before it is decoded. Raises UnreadableImageError
+    for an empty, cut-off or unidentifiable file, ImageTooLargeError past the limits."""
     if not data:
-        raise ValueError(f"{name} is an empty file")
+        raise UnreadableImageError(f"{name} is an empty file")
     # OpenCV decodes a cut-off JPEG or PNG without complaint, greying out the missing part
     if data[:2] == b'\xff\xd8' and not ends_with(data, b'\xff\xd9'):
-        raise ValueError(f"{name} is a truncated JPEG: copy or download it again")
+        raise UnreadableImageError(f"{name} is a truncated JPEG: copy or download it again")
     if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-16:]:
-        raise ValueError(f"{name} is a truncated PNG: copy or download it again")
-    if data[:6] in (b'GIF87a', b'GIF89a'):
-        if not ends_with(data, b';'):  # a GIF's trailer byte
-            raise ValueError(f"{name} is a truncated GIF: copy or download it again")
-        image = decode_gif(data, name)
-    else:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise ValueError(f"cannot read {name}: give a JPEG, PNG, BMP, GIF, WebP or TIFF file")
-    return to_bgr(image)
+        raise UnreadableImageError(f"{name} is a truncated PNG: copy or download it again")
+    if is_gif(data) and not ends_with(data, b';'):  # a GIF's trailer byte
+        raise UnreadableImageError(f"{name} is a truncated GIF: copy or download it again")
+    width, height = declared_size(data, name)
+    check_size(width, height, name)
+    return width, height
+
+
+def is_gif(data):
+    return data[:6] in (b'GIF87a', b'GIF89a')
 
 
 def ends_with(data, marker):
@@ -66,29 +106,70 @@ def ends_with(data, marker):
     return data.rstrip(b'\0 \t\r\n').endswith(marker)
 
 
-def decode_gif(data, name):
+def pillow_image():
+    """Pillow's Image module, its own decompression-bomb check set to MAX_PIXELS.
+
+    Pillow reads an image's size from its header without decoding the pixels; its own
+    check, at this limit, also keeps the WebP decoder from allocating a huge canvas when the
+    file is opened."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UnreadableImageError("reading images needs Pillow: pip install pillow") from None
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # between one and two times the limit Pillow only warns: check_size refuses those
+    warnings.filterwarnings('ignore', category=Image.DecompressionBombWarning)
+    return Image
+
+
+def declared_size(data, name='image'):
+    """Bytes of an image file -> (width, height) its header declares, nothing decoded.
+    Raises UnreadableImageError, ImageTooLargeError for a size even Pillow refuses."""
+    Image = pillow_image()
+    try:
+        with Image.open(io.BytesIO(data), formats=HEADER_FORMATS) as image:
+            return image.size
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(f"{name} declares an image too large to read: {LIMITS}")
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise UnreadableImageError(f"cannot read {name}: {READABLE}")
+
+
+def check_size(width, height, name='image'):
+    """Refuse an image size past the gate's limits. Raises ImageTooLargeError."""
+    if width * height > MAX_PIXELS or max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageTooLargeError(f"{name} is {width} x {height} pixels, past the limits of "
+                                 f"{LIMITS}: not a captcha")
+
+
+def decode_gif(data):
     """A GIF file's first frame -> BGRA uint8, or None if it cannot be decoded.
 
     OpenCV's pip wheels are built without a GIF decoder, and many sites serve captchas as GIF.
     """
+    Image = pillow_image()
     try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise ValueError(f"{name} is a GIF, which needs Pillow: pip install pillow") from None
-    try:
-        with Image.open(io.BytesIO(data)) as gif:
+        with Image.open(io.BytesIO(data), formats=('GIF',)) as gif:
             rgba = np.asarray(gif.convert('RGBA'))
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return None
     return np.ascontiguousarray(rgba[:, :, [2, 1, 0, 3]])
 
 
 def read_image(path):
-    """An image file -> BGR uint8 (H, W, 3). Raises ValueError if it is missing or unreadable."""
+    """An image file -> BGR uint8 (H, W, 3). Raises UnreadableImageError if it is missing,
+    cannot be opened, is larger than MAX_FILE_BYTES or cannot be decoded."""
     if not os.path.isfile(path):
-        raise ValueError(f"image {path!r} not found")
-    with open(path, 'rb') as f:
-        return decode_image(f.read(), f"image {path!r}")
+        raise UnreadableImageError(f"image {path!r} not found")
+    try:
+        with open(path, 'rb') as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise UnreadableImageError(f"cannot open image {path!r}: {err.strerror}")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageTooLargeError(f"image {path!r} is over {MAX_FILE_BYTES >> 20} MB: not a "
+                                 "captcha")
+    return decode_image(data, f"image {path!r}")
 
 
 def to_bgr(image):
@@ -102,10 +183,19 @@ def to_bgr(image):
     if image.shape[2] == 2:  # gray + alpha
         image = cv2.cvtColor(image[:, :, :1], cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:
-        alpha = image[:, :, 3:].astype(np.float32) / 255
-        image = image[:, :, :3] * alpha + 255 * (1 - alpha)
-        return image.round().astype(np.uint8)
+        return on_white(image)
     return image[:, :, :3]
+
+
+def on_white(bgra):
+    """BGRA uint8 -> BGR uint8 laid on white: 255 - (255 - colour) * alpha / 255, rounded,
+    in 16-bit integers (6 bytes a pixel, where floats took 36)."""
+    alpha = bgra[:, :, 3:].astype(np.uint16)
+    ink = (255 - bgra[:, :, :3]).astype(np.uint16)
+    ink *= alpha
+    ink += 127
+    ink //= 255
+    return (255 - ink).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -243,27 +333,34 @@ def text_box(bgr, aspect, work_height=120):
 # 57.0 % (README, "More views").
 WINDOW_HEIGHTS = (0.4, 0.55, 0.75)
 WINDOW_OVERLAP = 2 / 3
+MAX_WINDOWS = 64  # a bound on the work per image: a long strip would have hundreds
 
 
 def window_boxes(height, width, aspect, min_height):
     """(top, bottom, left, right) of the windows of an image of height x width pixels:
     WINDOW_HEIGHTS of its height, `aspect` times as wide (at most the image's width), on a
     grid overlapping by WINDOW_OVERLAP. None is shorter than `min_height` pixels: a captcha
-    whose text fills it would be read in pieces, each blown up."""
-    boxes = []
-    for share in WINDOW_HEIGHTS:
+    whose text fills it would be read in pieces, each blown up. At most MAX_WINDOWS: the
+    grids of the largest windows are kept first, a grid whole or not at all."""
+    grids = {}
+    for share in sorted(WINDOW_HEIGHTS, reverse=True):
         box_height = int(height * share)
         if box_height < min_height:
             continue
-        box_width = int(min(width, box_height * aspect))
-        step = 1 - WINDOW_OVERLAP
-        rows = int(np.ceil((height - box_height) / (box_height * step))) + 1
-        columns = int(np.ceil((width - box_width) / (box_width * step))) + 1
-        for top in np.unique(np.linspace(0, height - box_height, rows).astype(int)):
-            for left in np.unique(np.linspace(0, width - box_width, columns).astype(int)):
-                boxes.append((int(top), int(top) + box_height, int(left),
-                              int(left) + box_width))
-    return boxes
+        grid = window_grid(height, width, box_height, int(min(width, box_height * aspect)))
+        if sum(map(len, grids.values())) + len(grid) <= MAX_WINDOWS:
+            grids[share] = grid
+    return [box for share in WINDOW_HEIGHTS for box in grids.get(share, [])]
+
+
+def window_grid(height, width, box_height, box_width):
+    """The boxes of box_height x box_width laid over the image overlapping by WINDOW_OVERLAP."""
+    step = 1 - WINDOW_OVERLAP
+    rows = int(np.ceil((height - box_height) / (box_height * step))) + 1
+    columns = int(np.ceil((width - box_width) / (box_width * step))) + 1
+    return [(int(top), int(top) + box_height, int(left), int(left) + box_width)
+            for top in np.unique(np.linspace(0, height - box_height, rows).astype(int))
+            for left in np.unique(np.linspace(0, width - box_width, columns).astype(int))]
 
 
 PIXEL_EACH_WAY = np.ones((3, 3), np.uint8)  # the kernel that spreads or thins ink by a pixel

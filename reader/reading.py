@@ -195,8 +195,9 @@ def read_views(model, views, beam_width=0, one_view=False, images=None):
     those readings may replace the first (best_other_reading). `images`, a sequence of the
     BGR images (e.g. LazyImages), gives the text part and window views; without it only the
     blurred and thinned views are read. The others' readings could not be replaced: they
-    are read once. The unsure images are read again a batch of them at a time: a large
-    image has up to 32 other views, so all of them at once could fill the memory."""
+    are read once. The unsure images are read again a batch of them at a time: an image has
+    up to three other whole views and image_conversion.MAX_WINDOWS windows, so all of them
+    at once could fill the memory."""
     views = np.asarray(views)
     readings = read_batches(model, views, beam_width)
     if one_view:

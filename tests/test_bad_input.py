@@ -140,7 +140,7 @@ def test_folder_without_images_is_rejected(tmp_path, checkpoint):
 
 @pytest.mark.parametrize('name,image', [
     ('one_pixel.png', np.full((1, 1), 200, np.uint8)),
-    ('huge.png', np.random.RandomState(0).randint(0, 256, (5000, 5000), dtype=np.uint8)),
+    ('huge.png', np.random.RandomState(0).randint(0, 256, (2048, 2048), dtype=np.uint8)),
     ('rgba.png', np.random.RandomState(1).randint(0, 256, (60, 160, 4), dtype=np.uint8)),
     ('deep.png', np.random.RandomState(2).randint(0, 65536, (60, 160), dtype=np.uint16)),
     ('network_size.png', np.random.RandomState(3).randint(0, 256, (30, 80), dtype=np.uint8)),

@@ -1,10 +1,13 @@
 """The ONNX and service benchmarks run, on a few images, and report what they find: no text
-read differently by the two runtimes, no 5xx and no wrong answer under mixed load."""
+read differently by the two runtimes, no 5xx and no wrong answer under mixed or hostile load,
+the service's memory bounded."""
 import pytest
 
 from tools import bench
 
 pytestmark = pytest.mark.slow
+
+RSS_BOUND_MB = 500
 
 
 def figures(output):
@@ -28,10 +31,13 @@ def test_onnx_parity_figures(fonts, capsys):
 def test_service_load_figures(fonts, capsys):
     bench.bench_service(fonts, count=30)
     found = figures(capsys.readouterr().out)
-    for kind in ('', '_mixed'):
-        for clients in (1, 8, 32):
+    for kind, clients_counts in (('', (1, 8, 32)), ('_mixed', (1, 8, 32)),
+                                 ('_hostile', (8, 32))):
+        for clients in clients_counts:
             name = f"serve{kind}_c{clients}"
             assert found[f"{name}_requests_per_s"] > 0
             assert found[f"{name}_p50_ms"] <= found[f"{name}_p99_ms"]
             assert found[f"{name}_5xx"] == 0 and found[f"{name}_wrong"] == 0, name
+        assert found[f"serve{kind}_peak_rss_mb"] < RSS_BOUND_MB
     assert found['serve_alive_after_load'] == 1
+    assert found['serve_rss_after_load_mb'] < RSS_BOUND_MB

@@ -132,11 +132,13 @@ def test_cut_off_gif_is_refused():
         decode_image(data[:6] + b'\0' * 20 + b';')
 
 
-def test_gif_without_pillow_says_what_to_install(monkeypatch):
-    data = _gif_bytes([_stripes([(0, 0, 0), (255, 255, 255)])])
-    monkeypatch.setitem(sys.modules, 'PIL', None)  # as where only the reader's packages are
-    with pytest.raises(ValueError, match='needs Pillow: pip install pillow'):
-        decode_image(data)
+def test_images_without_pillow_say_what_to_install(monkeypatch):
+    gif = _gif_bytes([_stripes([(0, 0, 0), (255, 255, 255)])])
+    png = cv2.imencode('.png', _stripes([(0, 0, 0)]))[1].tobytes()
+    monkeypatch.setitem(sys.modules, 'PIL', None)  # as where Pillow is not installed
+    for data in (gif, png):  # the decoding gate reads every header with it
+        with pytest.raises(ValueError, match='needs Pillow: pip install pillow'):
+            decode_image(data)
 
 
 def test_unknown_conversion_is_refused():

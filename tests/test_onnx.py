@@ -107,9 +107,10 @@ def test_the_shipped_onnx_model_is_the_shipped_checkpoint(captchas, tmp_path, un
 @pytest.fixture(scope='module')
 def no_mxnet(tmp_path_factory):
     """A PYTHONPATH on which importing mxnet (and the training-only packages) fails, as in an
-    environment with only onnxruntime, numpy and OpenCV installed."""
+    environment with only onnxruntime, numpy, OpenCV and Pillow (the decoding gate reads
+    image headers with it) installed."""
     folder = tmp_path_factory.mktemp('blocked')
-    for package in ('mxnet', 'captcha', 'PIL', 'onnx', 'tqdm', 'matplotlib'):
+    for package in ('mxnet', 'captcha', 'onnx', 'tqdm', 'matplotlib'):
         (folder / package).mkdir()
         (folder / package / '__init__.py').write_text(
             f"raise ImportError('{package} is not installed here')\n")

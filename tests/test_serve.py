@@ -76,7 +76,8 @@ def test_health_and_model_settings(server):
     settings = requests.get(f"{server}/model", timeout=10).json()
     assert settings['charset'] == '0123456789' and settings['num_label'] == 4
     assert settings['hyperparameters']['conversion'] == 'ink'
-    assert settings['source'] == SHIPPED_ONNX and settings['max_images'] == MAX_IMAGES
+    assert settings['source'] == os.path.basename(SHIPPED_ONNX)  # no server path shown
+    assert settings['max_images'] == MAX_IMAGES
 
 
 def test_an_image_as_the_body_reads_as_the_cli_reads_it(server, captchas, expected):

@@ -16,7 +16,9 @@ The baselines are the original example's ways, rebuilt here from its description
   (export_onnx.py), batches of 256 and the CLI on one image, and whether both read the same.
 
 The HTTP service (lstm_ocr_serve.py --onnx) is load-tested on 127.0.0.1 with a bounded
-number of requests from 1, 8 and 32 concurrent clients, then with 1 request in 10 bad.
+number of requests from 1, 8 and 32 concurrent clients, then with 1 request in 10 bad, then
+from 8 and 32 with 1 in 10 hostile (image bombs, malformed requests, stalled bodies), with
+the service's peak memory.
 
 Training throughput is measured through the same Module calls Module.fit makes
 (forward_backward, update), on batches from the same iterators lstm_ocr_train.py uses.
@@ -57,7 +59,7 @@ from ocr_iter import OCRIter
 from reader.mxnet_reader import MXNetModel
 from reader.onnx_reader import ONNXModel
 from reader.reading import read_views
-from tools import original_example
+from tools import hostile_inputs, original_example
 from training.model_config import SHIPPED_EPOCH, SHIPPED_ONNX, SHIPPED_PREFIX, ModelConfig
 
 NUM_LABEL, BATCH = 4, 128
@@ -393,10 +395,14 @@ def bench_onnx_parity(fonts, count):
 
 # --- the HTTP service -------------------------------------------------------------------
 
+SERVICE_BODY_TIMEOUT_S = 2  # the service's --body_timeout here: stalled bodies end soon
+
+
 def start_service():
     """lstm_ocr_serve.py --onnx on a free port of 127.0.0.1 -> (process, base URL)."""
     process = subprocess.Popen([sys.executable, os.path.join(REPO, 'lstm_ocr_serve.py'),
-                                '--onnx', SHIPPED_ONNX, '--port', '0'],
+                                '--onnx', SHIPPED_ONNX, '--port', '0',
+                                '--body_timeout', str(SERVICE_BODY_TIMEOUT_S)],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
@@ -406,71 +412,113 @@ def start_service():
     raise RuntimeError(f"the service did not start (exit code {process.wait()})")
 
 
-def load_requests(fonts, count, bad_every):
-    """`count` request bodies -> [(body, expected text or None for a bad one)]: PNG
-    captchas (their text as the shipped ONNX model reads it alone), and every
-    `bad_every`-th one (0: none) garbage, truncated or empty in turn."""
+def service_memory_mb(process, field):
+    """VmRSS (now) or VmHWM (the peak so far) of the service's process, in MB."""
+    with open(f"/proc/{process.pid}/status") as f:
+        return int(next(line for line in f if line.startswith(field)).split()[1]) / 1024
+
+
+def hostile_requests(good_png):
+    """The hostile requests of the hostile load, in turn: image bombs, malformed requests
+    and bodies that stall (tools/hostile_inputs.py)."""
+    bombs = [('body', data, 413) for data in hostile_inputs.image_bombs().values()]
+    malformed = [('raw', data, 400) for data in
+                 hostile_inputs.malformed_requests(good_png).values()]
+    stalled = [('stall', good_png, 408), ('chunked', good_png, 408)]
+    return [r for group in zip(bombs, malformed, stalled * 5) for r in group]
+
+
+def load_requests(fonts, count, bad_every, hostile=False):
+    """`count` requests -> [(kind, body, expected: the text as the shipped ONNX model reads
+    it alone, or the status of a refusal)]: PNG captchas, and every `bad_every`-th one (0:
+    none) bad (garbage, a truncated captcha, empty) or hostile (hostile_requests), each in
+    turn."""
     captcha = TextCaptcha(fonts, seed=13)
     model = ONNXModel(SHIPPED_ONNX)
-    bodies = []
+    items, refusals = [], None
     for i in range(count):
         png = cv2.imencode('.png', captcha.draw(str(i % 10000).zfill(4)))[1].tobytes()
+        if refusals is None:
+            refusals = hostile_requests(png) if hostile else [
+                ('body', b'not an image', 400), ('body', png[:len(png) // 2], 400),
+                ('body', b'', 400)]
         if bad_every and i % bad_every == bad_every - 1:
-            bodies.append(([b'not an image', png[:len(png) // 2], b''][i // bad_every % 3],
-                           None))
+            items.append(refusals[i // bad_every % len(refusals)])
         else:
             image = decode_image(png)
             view = model.config.conversion.view(image)
-            bodies.append((png, read_views(model, view[None], images=[image])[0].text))
-    return bodies
+            items.append(('body', png, read_views(model, view[None], images=[image])[0].text))
+    return items
 
 
-def load_test(url, bodies, clients, seconds_limit=120):
-    """Send every body to POST /read from `clients` threads at once (each waits for its
-    answer) -> (requests/s, latencies in s, 5xx answers, good requests answered wrongly)."""
+def send_request(url, session, kind, body, expected):
+    """One request of a load test -> (its status, whether it was answered as expected: a
+    good image's text read, a refusal's status; 'raw' ones: any 4xx)."""
+    if kind == 'body':
+        answer = session.post(f"{url}/read", data=body, timeout=30)
+        if isinstance(expected, str):
+            return answer.status_code, (answer.status_code == 200 and
+                                        answer.json()['text'] == expected)
+        return answer.status_code, answer.status_code == expected
+    if kind == 'raw':
+        status, _ = hostile_inputs.send_raw(url, body)
+        return status, status is not None and 400 <= status < 500
+    status, _ = hostile_inputs.stalled_request(url, kind, body)
+    return status, status == expected
+
+
+def load_test(url, items, clients, seconds_limit=120):
+    """Send every request from `clients` threads at once (each waits for its answer) ->
+    (requests/s, latencies in s of the good requests, 5xx answers, requests not answered
+    as expected)."""
     local = threading.local()
     deadline = time.monotonic() + seconds_limit
 
     def send(item):
-        body, text = item
         if time.monotonic() > deadline:
             return None
         if not hasattr(local, 'session'):
             local.session = requests.Session()
         start = time.perf_counter()
-        answer = local.session.post(f"{url}/read", data=body, timeout=30)
-        seconds = time.perf_counter() - start
-        wrong = text is not None and (answer.status_code != 200 or
-                                      answer.json()['text'] != text)
-        return seconds, answer.status_code >= 500, wrong or (text is None and
-                                                             answer.status_code != 400)
+        status, right = send_request(url, local.session, *item)
+        return time.perf_counter() - start, isinstance(item[2], str), status, right
 
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        results = [r for r in pool.map(send, bodies) if r is not None]
+        results = [r for r in pool.map(send, items) if r is not None]
     elapsed = time.perf_counter() - start
-    return (len(results) / elapsed, [r[0] for r in results], sum(r[1] for r in results),
-            sum(r[2] for r in results))
+    return (len(results) / elapsed, [seconds for seconds, good, _, _ in results if good],
+            sum(status is None or status >= 500 for _, _, status, _ in results),
+            sum(not right for _, _, _, right in results))
+
+
+LOADS = (('', 0, False, (1, 8, 32)), ('_mixed', 10, False, (1, 8, 32)),
+         ('_hostile', 10, True, (8, 32)))
 
 
 def bench_service(fonts, count):
-    """The service under load on 127.0.0.1: 1, 8 and 32 concurrent clients, one image a
-    request; then the same with 1 request in 10 bad."""
+    """The service under load on 127.0.0.1, one image a request, from 1, 8 and 32 concurrent
+    clients: clean; with 1 request in 10 bad (garbage, empty, truncated); and from 8 and 32
+    with 1 in 10 hostile (image bombs, malformed multipart and encodings, stalled bodies,
+    which end at the service's --body_timeout of SERVICE_BODY_TIMEOUT_S). Latencies are the
+    good requests'; the service's peak memory is reported after each load."""
     process, url = start_service()
     try:
-        for bad_every, kind in ((0, ''), (10, '_mixed')):
-            bodies = load_requests(fonts, count, bad_every)
-            load_test(url, bodies[:20], 4)  # warm-up
-            for clients in (1, 8, 32):
-                rate, latencies, errors, wrong = load_test(url, bodies, clients)
+        for kind, bad_every, hostile, client_counts in LOADS:
+            items = load_requests(fonts, count, bad_every, hostile)
+            load_test(url, items[:20], 4)  # warm-up
+            for clients in client_counts:
+                rate, latencies, errors, wrong = load_test(url, items, clients)
                 name = f"serve{kind}_c{clients}"
                 report(f"{name}_requests_per_s", rate, 'requests/s')
                 report(f"{name}_p50_ms", 1000 * float(np.percentile(latencies, 50)), 'ms')
                 report(f"{name}_p99_ms", 1000 * float(np.percentile(latencies, 99)), 'ms')
                 report(f"{name}_5xx", errors, 'answers')
                 report(f"{name}_wrong", wrong, 'answers')
+            report(f"serve{kind}_peak_rss_mb", service_memory_mb(process, 'VmHWM'), 'MB')
         alive = requests.get(f"{url}/health", timeout=10).status_code == 200
         report('serve_alive_after_load', int(alive))
+        report('serve_rss_after_load_mb', service_memory_mb(process, 'VmRSS'), 'MB')
     finally:
         process.terminate()
         process.wait(30)
