@@ -24,8 +24,9 @@ import traceback
 
 from common.alphabet import DIGITS
 from common.cli import Parser, charset, fail, length_range, positive_int, use_every_core
+from common.image_conversion import MAX_FILE_BYTES
 from common.interrupts import Interrupted, Interrupts
-from common.labelled_files import LARGEST_IMAGE_BYTES, LONGEST_LABEL
+from common.labelled_files import LONGEST_LABEL
 from hyperparameters import RECIPES, Hyperparams
 from multiproc_data import WorkerError
 
@@ -41,7 +42,7 @@ def add_data_options(parser):
                         help="train on your labelled images instead of drawn captchas: a "
                              "folder of images named <text>_<anything>.png, a labels file "
                              "(path,text lines), or a RecordIO file; an epoch is one pass. "
-                             f"Images over {LARGEST_IMAGE_BYTES // 2 ** 20} MB and labels over "
+                             f"Images over {MAX_FILE_BYTES >> 20} MB and labels over "
                              f"{LONGEST_LABEL} characters are refused")
     parser.add_argument('--val_data', '--val_rec', metavar='PATH',
                         help="validate on these labelled images (default: captchas drawn "

@@ -26,8 +26,8 @@ import numpy as np
 
 from common.alphabet import DIGITS, Alphabet, covering_charset
 from common.cli import progress
-from common.image_conversion import decode_image
-from common.labelled_files import LONGEST_LABEL, image_bytes, labelled_files
+from common.image_conversion import decode_image, image_bytes
+from common.labelled_files import LONGEST_LABEL, labelled_files
 from common.whole_files import remove_stale_temporaries, why_not_written, written_whole
 
 TEXT_LABELS = 1  # header id2 of records whose label holds the text's code points

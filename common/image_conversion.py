@@ -27,13 +27,17 @@ windows of a large image (`window_boxes`). A model records its conversion in its
 (model_config.py), so it is read exactly as it was trained. Only numpy, OpenCV and Pillow
 here.
 """
+import errno
 import io
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from common.whole_files import file_kind
 
 # silent: unreadable files are reported by the caller (OpenCV 5 moved the switch)
 if hasattr(cv2, 'setLogLevel'):
@@ -49,7 +53,7 @@ CONVERSIONS = ('plain', 'ink', 'ink_crop')
 # refused before its pixels are decoded (a few bytes can declare gigabytes of them).
 MAX_PIXELS = 2048 * 2048
 MAX_ASPECT = 20  # the longer side at most this many times the shorter
-MAX_FILE_BYTES = 64 << 20  # read_image reads no larger file into memory
+MAX_FILE_BYTES = 32 << 20  # far more than any captcha: a larger file is refused before it is read
 # what Pillow may identify: the formats OpenCV decodes here too, GIF aside (decode_gif)
 HEADER_FORMATS = ('PNG', 'JPEG', 'BMP', 'GIF', 'WEBP', 'TIFF', 'PPM')
 READABLE = "give a JPEG, PNG, BMP, GIF, WebP or TIFF file"
@@ -157,19 +161,41 @@ def decode_gif(data):
 
 
 def read_image(path):
-    """An image file -> BGR uint8 (H, W, 3). Raises UnreadableImageError if it is missing,
-    cannot be opened, is larger than MAX_FILE_BYTES or cannot be decoded."""
-    if not os.path.isfile(path):
-        raise UnreadableImageError(f"image {path!r} not found")
-    try:
-        with open(path, 'rb') as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+    """An image file -> BGR uint8 (H, W, 3). Raises UnreadableImageError if it cannot be
+    read (image_bytes) or decoded."""
+    return decode_image(image_bytes(path), f"image {path!r}")
+
+
+def image_bytes(path):
+    """The bytes of an image file: the one place one is read. Raises UnreadableImageError
+    naming it if it is missing or cannot be opened (a broken or looping link, no
+    permission), is not a regular file (a folder, a device, a pipe) or is larger than
+    MAX_FILE_BYTES, all checked before anything is read."""
+    try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as err:
-        raise UnreadableImageError(f"cannot open image {path!r}: {err.strerror}")
-    if len(data) > MAX_FILE_BYTES:
-        raise ImageTooLargeError(f"image {path!r} is over {MAX_FILE_BYTES >> 20} MB: not a "
-                                 "captcha")
-    return decode_image(data, f"image {path!r}")
+        raise UnreadableImageError(f"cannot open image {path!r}: {opening_error(path, err)}")
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableImageError(f"image {path!r} is {file_kind(info.st_mode)}, not an "
+                                       "image file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageTooLargeError(f"image {path!r} has {info.st_size:,} bytes, more than "
+                                     f"{MAX_FILE_BYTES >> 20} MB, far more than a captcha needs")
+        with os.fdopen(descriptor, 'rb', closefd=False) as f:
+            return f.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise UnreadableImageError(f"cannot read image {path!r}: {err.strerror}")
+    finally:
+        os.close(descriptor)
+
+
+def opening_error(path, err):
+    """Why a file could not be opened, in a few words."""
+    if err.errno == errno.ENOENT:
+        return 'a link to a missing file' if os.path.islink(path) else 'not found'
+    return err.strerror
 
 
 def to_bgr(image):

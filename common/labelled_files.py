@@ -5,21 +5,17 @@
 - a labels file, one image a line: `path,text` (CSV) or `path<TAB>text`, paths relative to
   the labels file; a first line `path,text` (or `filename,label`, ...) is a header.
 
-A listed image is read only if it is a regular file (links to one are followed) of at most
-LARGEST_IMAGE_BYTES; a label has at most LONGEST_LABEL characters. No mxnet here: the ONNX
+A listed image is read by image_conversion.image_bytes (a regular file of at most
+MAX_FILE_BYTES); a label has at most LONGEST_LABEL characters. No mxnet here: the ONNX
 reader's --eval reads these too.
 """
 import csv
-import errno
 import os
-import stat
 
 from common.image_conversion import IMAGE_SUFFIXES
-from common.whole_files import file_kind
 
 LABELS_FILE_SUFFIXES = ('.csv', '.tsv', '.txt')
 HEADER_WORDS = {'path', 'file', 'filename', 'image', 'name'}
-LARGEST_IMAGE_BYTES = 32 * 2 ** 20  # far more than any captcha: refused before it is read
 LONGEST_LABEL = 256  # far more than any captcha's text; a network reading it needs 256+ steps
 LONGEST_LINE = 4096 + 1 + LONGEST_LABEL  # a path of PATH_MAX, a comma, a label
 
@@ -42,32 +38,6 @@ def image_files(folder):
     if not files:
         raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {folder!r}")
     return files
-
-
-def image_bytes(path):
-    """The bytes of a listed image file. Raises ValueError naming it if it cannot be opened
-    (a broken or looping link, no permission), is not a regular file (a folder, a device,
-    a pipe) or is larger than LARGEST_IMAGE_BYTES, all checked before anything is read."""
-    try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as err:
-        broken = err.errno == errno.ENOENT and os.path.islink(path)
-        raise ValueError(f"image {path!r} cannot be opened ("
-                         f"{'a link to a missing file' if broken else err.strerror})")
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"image {path!r} is {file_kind(info.st_mode)}, not an image file")
-        if info.st_size > LARGEST_IMAGE_BYTES:
-            raise ValueError(f"image {path!r} has {info.st_size:,} bytes, more than "
-                             f"{LARGEST_IMAGE_BYTES // 2 ** 20} MB, far more than a captcha "
-                             "needs")
-        with os.fdopen(descriptor, 'rb', closefd=False) as f:
-            return f.read(LARGEST_IMAGE_BYTES + 1)
-    except OSError as err:
-        raise ValueError(f"image {path!r} cannot be read ({err.strerror})")
-    finally:
-        os.close(descriptor)
 
 
 def labels_file_lines(path):
