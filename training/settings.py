@@ -211,7 +211,7 @@ def letters_model_note(start_from, earlier, charset):
         return []
     return [f"{len(new)} characters of --charset are new to the checkpoint; --finetune "
             f"{os.path.relpath(model_config.ALNUM_PREFIX)}-{model_config.ALNUM_EPOCH:04d} "
-            "starts from a model that reads them all (see docs/decisions.md#letters-model)"]
+            "starts from a model that reads them all"]
 
 
 def data_source(args):
