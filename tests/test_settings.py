@@ -38,7 +38,7 @@ def lower_case_folder(tmp_path_factory, font):
 def test_a_fresh_run_takes_the_recipe_the_command_line_and_the_data(tmp_path, font):
     run, data = resolve('--recipe', 'fast', '--num_hidden', 16, '--seed', 3, '--prefix',
                         tmp_path / 'ocr', font)
-    assert run.kind == settings.FRESH and run.data.kind == 'drawn' and data.fonts == [font]
+    assert run.kind == settings.FRESH and run.data_source.kind == 'drawn' and data.fonts == [font]
     assert run.begin_epoch == 0 and run.start_from is None and run.earlier is None
     assert run.config.hp == dataclasses.replace(RECIPES['fast'], num_hidden=16)
     assert run.sources['num_hidden'] == settings.COMMAND_LINE
@@ -73,7 +73,7 @@ def test_a_fine_tuned_run_keeps_the_checkpoints_network_in_more_steps(tmp_path, 
     run, data = resolve('--finetune', f"{prefix}-0030", '--charset', '0-9A-Z', '--num_hidden',
                         64, '--train_data', lower_case_folder, '--cache_dir', tmp_path / 'cache',
                         '--prefix', tmp_path / 'tuned' / 'ocr')
-    assert run.kind == settings.FINETUNE_RUN and run.data.kind == 'labelled'
+    assert run.kind == settings.FINETUNE_RUN and run.data_source.kind == 'labelled'
     assert run.start_from == (prefix, 30) and run.begin_epoch == 0 and len(data.train[1]) == 12
     sources = run.sources
     assert sources['num_hidden'] == settings.COMMAND_LINE and run.config.hp.num_hidden == 64

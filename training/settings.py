@@ -39,7 +39,7 @@ class RunSettings:
     kind: str                      # FRESH, RESUME or FINETUNE_RUN
     config: model_config.ModelConfig  # what its checkpoints record (network, training, alphabet)
     sources: dict                  # setting name -> where its value came from
-    data: DataSource
+    data_source: DataSource
     prefix: str                    # checkpoints are PREFIX-NNNN.params
     begin_epoch: int               # the resumed epoch, or 0
     start_from: tuple = None       # (prefix, epoch) of the checkpoint resumed or fine-tuned from
@@ -59,7 +59,7 @@ class RunSettings:
 
     def table(self):
         """The logged block: the kind of run, every setting with its source, the notes."""
-        lines = [f"Settings of this {self.kind} run ({self.data.describe()}), checkpoints "
+        lines = [f"Settings of this {self.kind} run ({self.data_source.describe()}), checkpoints "
                  f"{self.prefix}-NNNN from epoch {self.begin_epoch + 1}:"]
         values = {**dataclasses.asdict(self.config.hp), 'charset': self.config.charset,
                   'num_label': self.config.num_label, 'loss': self.config.loss,
@@ -75,21 +75,21 @@ class RunSettings:
                  else checkpoint.params_path(*self.start_from))
         return {'start_from': start, 'kv_store': self.kv_store, 'gpu': self.gpu,
                 'cpu': self.cpu, 'num_proc': self.num_proc, 'metric': self.metric,
-                'seed': self.seed, 'length': self.data.length}
+                'seed': self.seed, 'length': self.data_source.length}
 
 
-def run_kind(args):
-    if args.load_epoch is not None:
+def run_kind(load_epoch, finetune):
+    if load_epoch is not None:
         return RESUME
-    return FRESH if args.finetune is None else FINETUNE_RUN
+    return FRESH if finetune is None else FINETUNE_RUN
 
 
-def starting_checkpoint(kind, args):
+def starting_checkpoint(kind, prefix, load_epoch, finetune):
     """(prefix, epoch) of the checkpoint a run resumes or fine-tunes from, or None."""
     if kind == RESUME:
-        return args.prefix, args.load_epoch
+        return prefix, load_epoch
     if kind == FINETUNE_RUN:
-        return model_config.split_checkpoint(args.finetune)
+        return model_config.split_checkpoint(finetune)
     return None
 
 
@@ -144,35 +144,16 @@ def finetuned_network_notes(explicit, checkpoint_hp, hp):
     return notes
 
 
-def alphabet_of(args, kind, earlier):
-    """The characters read -> (Alphabet, source); a resumed run keeps its checkpoint's."""
-    if args.charset is not None:
-        charset, source = args.charset, COMMAND_LINE
-    elif earlier is not None:
-        charset, source = earlier.charset, CHECKPOINT
-    else:
-        charset, source = DIGITS, DEFAULT
+def chosen(*candidates):
+    """The first (value, source) of `candidates` whose value is not None."""
+    return next((value, source) for value, source in candidates if value is not None)
+
+
+def check_resumable(kind, earlier, charset, prefix):
+    """A resumed run reads its checkpoint's characters. Raises ValueError."""
     if kind == RESUME and charset != earlier.charset:
-        raise ValueError(f"cannot resume: {args.prefix} reads {earlier.charset!r}, not "
+        raise ValueError(f"cannot resume: {prefix} reads {earlier.charset!r}, not "
                          f"--charset {charset!r}; fine-tune with --finetune to change it")
-    return Alphabet(charset), source
-
-
-def longest_label(args, kind, earlier, data, chars):
-    """-> (num_label, source): given, the resumed checkpoint's, or the data's longest."""
-    if args.num_label is not None:
-        return args.num_label, COMMAND_LINE
-    if kind == RESUME:
-        return earlier.num_label, CHECKPOINT
-    return data.longest_label(chars), DATA
-
-
-def ctc_head(args, kind, earlier):
-    if args.loss is not None:
-        return args.loss, COMMAND_LINE
-    if kind == RESUME:
-        return earlier.loss, CHECKPOINT
-    return 'ctc', DEFAULT
 
 
 def label_notes(hp, num_label, chars, data):
@@ -214,27 +195,32 @@ def letters_model_note(start_from, earlier, charset):
             "starts from a model that reads them all"]
 
 
-def data_source(args):
-    return DataSource(args.font_path, args.train_data, args.val_data, args.cache_dir,
-                      args.skip_bad, args.length)
-
-
 def resolve(args, rank=0, num_workers=1):
     """The parsed command line of lstm_ocr_train.py -> (RunSettings, Data): the run's every
     setting with its source, and the data it was decided on (loaded once). `args.explicit`
     holds the Hyperparams fields the command line gave; worker `rank` of `num_workers`
     matters only for the passes over a share of a labelled dataset. Raises ValueError."""
-    kind = run_kind(args)
-    start_from = starting_checkpoint(kind, args)
+    kind = run_kind(args.load_epoch, args.finetune)
+    start_from = starting_checkpoint(kind, args.prefix, args.load_epoch, args.finetune)
     earlier = earlier_config(start_from)
+    resumed = earlier if kind == RESUME else None  # its label length and head carry over
     hp, sources, notes = hyperparams(args.recipe, kind, earlier, args.explicit)
-    chars, sources['charset'] = alphabet_of(args, kind, earlier)
+    charset, sources['charset'] = chosen((args.charset, COMMAND_LINE),
+                                         (earlier and earlier.charset, CHECKPOINT),
+                                         (DIGITS, DEFAULT))
+    check_resumable(kind, earlier, charset, args.prefix)
+    chars = Alphabet(charset)
     if rank == 0:
         checkpoint.check_writable(args.prefix)
-    source = data_source(args)
+    source = DataSource(args.font_path, args.train_data, args.val_data, args.cache_dir,
+                        args.skip_bad, args.length)
     data = Data(source, model_config.ModelConfig(hp).conversion, chars)
-    num_label, sources['num_label'] = longest_label(args, kind, earlier, data, chars)
-    loss, sources['loss'] = ctc_head(args, kind, earlier)
+    num_label, sources['num_label'] = chosen((args.num_label, COMMAND_LINE),
+                                             (resumed and resumed.num_label, CHECKPOINT),
+                                             (data.longest_label(chars), DATA))
+    loss, sources['loss'] = chosen((args.loss, COMMAND_LINE),
+                                   (resumed and resumed.loss, CHECKPOINT),
+                                   ('ctc', DEFAULT))
     notes += label_notes(hp, num_label, chars, data)
     if kind == FINETUNE_RUN and source.kind == 'labelled' and 'num_epoch' not in args.explicit:
         images = data.images_per_worker(hp.eval_epoch_size, rank, num_workers)
@@ -243,12 +229,12 @@ def resolve(args, rank=0, num_workers=1):
             sources['num_epoch'] = ADJUSTED
             notes += fewer
     if kind == FINETUNE_RUN:
-        notes += letters_model_note(start_from, earlier, chars.chars)
+        notes += letters_model_note(start_from, earlier, charset)
     sources.update({name: COMMAND_LINE if name in args.given else DEFAULT
                     for name in ('kv_store', 'gpu', 'cpu', 'num_proc', 'metric', 'seed',
                                  'length')})
     sources['start_from'] = DEFAULT if kind == FRESH else COMMAND_LINE
-    config = model_config.ModelConfig(hp, chars.chars, num_label, loss)
+    config = model_config.ModelConfig(hp, charset, num_label, loss)
     return RunSettings(kind, config, sources, source, args.prefix,
                        args.load_epoch if kind == RESUME else 0, start_from, earlier,
                        args.kv_store, args.gpu or 0, args.cpu, args.num_proc, args.metric,
