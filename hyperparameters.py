@@ -11,15 +11,16 @@
   with a CTC head, but each image is standardised to zero mean and unit variance inside the
   graph, two 3x3 convolutions turn every four columns into one step's features (20 steps
   instead of 80, a quarter of the LSTM's work), one LSTM layer reads both ways, and Adam with a
-  cosine learning-rate decay replaces SGD, on batches of 32 (on a CPU a batch of 32 costs
-  about as much per captcha as one of 128, and gives four times the updates). Images are
-  read through the 'ink' conversion (image_conversion.py), which keeps coloured text that
-  gray loses. See README, "Recipes".
+  cosine learning-rate decay replaces SGD, on batches of 32 (as cheap per captcha as 128 on a
+  CPU, four times the updates). Images are read through the 'ink' conversion
+  (image_conversion.py), which keeps coloured text that gray loses. Why:
+  docs/decisions.md#fast-recipe and docs/decisions.md#ink.
 - `robust`: `fast` trained longer on captchas of many looks (captcha_styles.py) and read
   at 160x60 with a wider front end in 40 steps, for captchas from other generators, every
   image it is unsure of read again blurred (soft_view), thinned (thin_view), cut down to
   its text (crop_view) and, if large, through windows (window_views); the shipped model's
-  recipe, trained on font_wide/ (fonts.py).
+  recipe, trained on font_wide/ (fonts.py). Why: docs/decisions.md#robust-recipe, and
+  #soft-view, #thin-view, #crop-view and #window-views there.
 
 Every field can be overridden from the command line of lstm_ocr_train.py with the same
 name (e.g. --batch_size 64); each field's metadata says how its value is parsed.
@@ -149,62 +150,21 @@ RECIPES = {
                     num_lstm_layer=1, bidirectional=True, normalize=True,
                     conv_channels=(32, 32), column_pool=4, conversion='ink'),
 }
-# A model of the `robust` recipe also reads every image it is unsure of with its ink spread
-# by a pixel and blurred (sigma 1 view pixel; image_conversion.soften) and keeps that
-# reading where it is far more confident (reading.OTHER_VIEW_ODDS): glyphs broken into dots
-# or hatching, which it never trained on, read as strokes again. Blurred alone (sigma 1.5,
-# chosen on `dotted`), the shipped model read the held-out `dotted` look at 53 % instead of
-# 0 %, and `hatched`, a look drawn after that choice, at 69 % instead of 2 %; spreading the
-# ink first, chosen on draws kept apart from the test sets, took them to 78 % and 77 %, the
-# plain test sets moving by a quarter of a point or less. Models trained on one look
-# (`fast`) moved by under half a point either way with the blur, so for them it would only
-# add reading time: off (README, "More views"). Its opposite, the ink thinned by a pixel
-# (thin_view), was added on the same draws: the held-out `shadow` look, whose doubled
-# strokes run together, read 84 % instead of 74 %, plain captchas in unseen fonts half a
-# point better.
+# the blurred view joins glyphs broken into dots or hatching: see docs/decisions.md#soft-view
 SOFT_VIEW = 1.0
 
-# `robust`: fast's training on the `robust` look (captcha_styles.py), read at the captcha
-# package's full 160x60 through a wider front end in 40 steps (every 4 of the 160 columns),
-# for captchas from other generators, over twice as many captchas (480,000: the looks and
-# font_wide/'s 698 fonts take longer to learn than one look in 14). The shipped model is
-# one; README "Training on the robust look" measures it. 40 steps rather than 20 because
-# the looks often leave the text a small part of the canvas: with 20 the same run read
-# its own validation captchas at 86.8 % instead of 91.2 %, and the held-out `shadow` look
-# at 17.7 % instead of 73.0 %. Not the default: it needs three times the captchas `fast`
-# needs to reach 95 % on plain ones (144,000 against 48,000) and trains at about a quarter
-# of the rate. Through 'ink_crop' instead of 'ink' it read the held-out `poster` look 6-9
-# points better and `shadow` 10 worse (README, "Cropping to the text"): it stays on 'ink',
-# and reads the text cut out by ink_crop's box as a third view instead (crop_view), kept by
-# the same rule as the blurred one: `poster` 26 % instead of 18 %, no test set worse. A
-# large image it is still unsure of is read through windows too (window_views), where the
-# text may be a small part of it: `poster` 61 % instead of 26 %, 63 % since a window reading
-# holding more of the text may replace the surest (reading.FULLER_WINDOW_SHARE); the
-# captchas of every other test set are too small to have windows.
+# other generators' captchas (many looks, 160x60, 40 steps): docs/decisions.md#robust-recipe
 RECIPES['robust'] = replace(RECIPES['fast'], style='robust', train_epoch_size=16000,
                             num_columns=160, column_height=60, column_pool=4,
                             conv_channels=(32, 64), num_hidden=128, soft_view=SOFT_VIEW,
                             thin_view=True, crop_view=True, window_views=True)
 
-# Fine-tuning a checkpoint on a few hundred labelled images: the network comes from the
-# checkpoint, these replace the recipe's training settings. An epoch is one pass over the
-# dataset; 40 of them over 450 images are 18,000 samples. Chosen from eight settings run in
-# turn on 500 images of the 'grid' look (README, "Train on your own captchas"; a draw the
-# shipped model of the time, reading through gray, read at 30 %): Adam at 0.003 on batches
-# of 16 (1,120 updates) read 87 % of 300 other images, at 0.0005 on batches of 32 (560
-# updates) 62 %; without the augmentation 68 % instead of 85 %. A fine-tuned model reads
-# through the checkpoint's other views (VIEW_FIELDS): models fine-tuned on the `poster`,
-# `dotted` and `shadow` looks (from the shipped model) and on the lower-case `wave` look
-# (from model/alnum-0020) read draws kept apart from their test sets at 41.0, 67.0, 97.7
-# and 82.0 % through them, 30.3, 67.3, 97.3 and 81.6 % once (README, "Train on your own
-# captchas").
+# for a few hundred labelled images, an epoch one pass: docs/decisions.md#finetune-settings
 FINETUNE = {'batch_size': 16, 'num_epoch': 40, 'optimizer': 'adam', 'learning_rate': 0.003,
             'lr_schedule': 'cosine', 'augment': True}
-FINETUNE_STEPS = 40  # the fewest LSTM steps a fine-tuned network reads in, if pooling allows
-# At most this many samples in FINETUNE's passes, so a large folder takes no longer than
-# 8,000 images in 20 passes (3,600 images in 40): fine-tuned from the shipped model on 8,000
-# lower-case `wave` images, 20 passes read the test set at 88.6 % and 40 at 88.8 %, each
-# read once (README, "How many labelled images it takes").
+# the fewest LSTM steps a fine-tuned network reads in: docs/decisions.md#finetune-steps
+FINETUNE_STEPS = 40
+# fewer passes over a large dataset read as well: docs/decisions.md#finetune-samples
 FINETUNE_SAMPLES = 144_000
 
 
@@ -216,15 +176,12 @@ def finetuning_epochs(samples_per_epoch):
 
 def finetuning(recipe, checkpoint):
     """The settings of a run fine-tuned from a checkpoint trained with `checkpoint`: its
-    network and the other views it reads through, FINETUNE's training settings, the rest
-    `recipe`'s.
+    network and the other views it reads through (docs/decisions.md#finetune-views),
+    FINETUNE's training settings, the rest `recipe`'s.
 
     Where the front end pools columns, the run reads in at least FINETUNE_STEPS LSTM steps,
     halving the pooling as often as it takes: pooling has no parameters, so every parameter
-    still fits. Fine-tuned on 500 images of the `shadow` look, the model shipped until
-    2026-12-02 (20 steps) read 98.3 % of its test set in 40 steps and 90.7 % in its own 20;
-    the shipped model (40 steps) read a second draw of it at 99.0 % in 40 steps and in 80
-    (README, "What to expect")."""
+    still fits (docs/decisions.md#finetune-steps)."""
     carried = {name: getattr(checkpoint, name) for name in NETWORK_FIELDS + VIEW_FIELDS}
     tuned = replace(recipe, **FINETUNE, **carried)
     while (tuned.num_steps < FINETUNE_STEPS and tuned.column_pool % 2 == 0 and

@@ -61,11 +61,10 @@ def _lstm_layer(inputs, name, num_steps, num_hidden, reverse=False):
     for t in (reversed(range(num_steps)) if reverse else range(num_steps)):
         h2h = mx.sym.FullyConnected(h, weight=h2h_weight, bias=h2h_bias,
                                     num_hidden=4 * num_hidden, name=f"t{t}_{name}_h2h")
-        # the gates viewed as (batch, 4, hidden) and split on the middle axis: on CPU ten
-        # times faster than splitting the flat (batch, 4 * hidden) array on its last
+        # split as (batch, 4, hidden), not flat: docs/decisions.md#unrolled-graph-operators
         gates = mx.sym.split(mx.sym.reshape(i2h_steps[t] + h2h, shape=(0, 4, num_hidden)),
                              num_outputs=4, axis=1, squeeze_axis=True)
-        # Activation (MKLDNN's kernels), not mx.sym.tanh, which is three times slower here
+        # Activation (MKLDNN's kernels), not mx.sym.tanh: docs/decisions.md#unrolled-graph-operators
         in_gate = mx.sym.Activation(gates[0], act_type='sigmoid')
         in_transform = mx.sym.Activation(gates[1], act_type='tanh')
         forget_gate = mx.sym.Activation(gates[2], act_type='sigmoid')
@@ -90,7 +89,7 @@ def conv_front_end(data, channels, column_pool=1, stride=1):
     `column_pool` columns into one step (4 quarters the LSTM's work). With `stride` 2 the
     first convolution reads every second pixel of every second row, so the rest works on
     a quarter of the pixels; it pools column_pool / stride of its columns."""
-    # transpose, not swapaxes: the same result, forty times faster on CPU
+    # transpose, not swapaxes (the same result): docs/decisions.md#unrolled-graph-operators
     x = mx.sym.expand_dims(mx.sym.transpose(data, axes=(0, 2, 1)), axis=1)  # (N, 1, 30, 80)
     for i, num_filter in enumerate(channels):
         step = stride if i == 0 else 1
@@ -118,7 +117,7 @@ def unrolled_lstm(inputs, num_lstm_layer, num_steps, num_hidden, bidirectional):
         if bidirectional:
             backward = mx.sym.stack(*_lstm_layer(inputs, f"l{layer}_rev", num_steps, num_hidden,
                                                  reverse=True), axis=0)
-            # stacked on a new axis and flattened: concat on the last axis is ten times slower
+            # stacked and flattened, not concat: docs/decisions.md#unrolled-graph-operators
             forward = mx.sym.reshape(mx.sym.stack(forward, backward, axis=2), shape=(0, 0, -1))
         inputs = forward
     return inputs

@@ -12,7 +12,9 @@ of images named after their text, a labels file, or a RecordIO file) is read int
 the validation set is fixed, so its accuracy is comparable across epochs and runs. After
 every epoch the model is saved as PREFIX-symbol.json + PREFIX-NNNN.params with its settings
 in PREFIX-config.json (whole files only: written to a temporary name and renamed), and a row
-of figures is added to PREFIX-log.csv (plot it with plot_log.py). training.py does the work.
+of figures is added to PREFIX-log.csv (plot it with tools/plot_log.py). training/settings.py
+resolves the command line into the run's settings, logged in one block; training/fit.py
+trains with them.
 """
 import argparse
 import dataclasses
@@ -121,6 +123,8 @@ def parse_args(argv=None):
     add_run_options(parser)
     add_hyperparameters(parser, recipe)
     args = parser.parse_args(argv)
+    args.given = {name for name, value in vars(args).items()
+                  if value != parser.get_default(name)}  # hyperparameters' default: SUPPRESS
     args.explicit = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparams)
                      if hasattr(args, f.name)}
     if args.finetune is not None and args.load_epoch is not None:
@@ -133,11 +137,13 @@ def main(start):
     args = parse_args()
     if args.train_data is not None and not UNDER_LAUNCHER:
         use_every_core()  # no captcha worker needs a core
-    from training.fit import fit  # only now: MXNet fixes its thread count when it is imported
+    from training import fit, settings  # only now: MXNet fixes its thread count on import
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s')
     interrupts = Interrupts().install()
     try:
-        fit(args, interrupts, UNDER_LAUNCHER, start)
+        kvstore = fit.create_kvstore(args.kv_store, UNDER_LAUNCHER)
+        run, data = settings.resolve(args, *fit.workers(kvstore))
+        fit.fit(run, data, kvstore, interrupts, start)
     except (ValueError, WorkerError) as err:
         fail(err)
     except Interrupted as why:

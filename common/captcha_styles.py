@@ -63,8 +63,8 @@ class TextBoxes:
 
 class MeasuringOnceCaptcha(ImageCaptcha):
     """The captcha package's ImageCaptcha, drawing the same pixels from the same noise
-    (tests/test_captcha_generator.py), 8 % faster: measuring every character's box again
-    was that much of the drawing."""
+    (tests/test_captcha_generator.py), with each character's box measured once per font
+    (docs/decisions.md#measuring-once)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -17,7 +17,7 @@ t, so that the LSTM reads the image left to right, one column per step.
 - 'ink': shrunk the same way, in colour; then each colour channel relative to the
   background's colour (taken from the border; the image inverted first when that reads
   better), keeping the darkest: text of any colour comes out dark on a white background.
-  How it was chosen: README, "The input conversion: ink".
+  How it was chosen: docs/decisions.md#ink.
 - 'ink_crop': 'ink' of the part of the image where the text is (`text_box`), for captchas
   whose text is a small part of a large canvas; an image whose text fills it is not cut.
 
@@ -352,11 +352,7 @@ def text_box(bgr, aspect, work_height=120):
 
 # Windows a reader searches a large image with for small text: parts of 0.4, 0.55 and 0.75
 # of the image's height, in the view's aspect, each size laid over the image on a grid
-# overlapping by two thirds (29 windows on a 480x270 canvas). Chosen on a draw of the held-out
-# `poster` look kept apart from its test sets (seed 142): in a probe the shipped model read it
-# at 51.7 % through the windows of three sizes overlapping by half, 47.3 % with a fourth size
-# of 0.3, 59.3 % overlapping by two thirds (its grid rounded to 35 windows); these read it at
-# 57.0 % (README, "More views").
+# overlapping by two thirds (29 windows on a 480x270 canvas): docs/decisions.md#window-views
 WINDOW_HEIGHTS = (0.4, 0.55, 0.75)
 WINDOW_OVERLAP = 2 / 3
 MAX_WINDOWS = 64  # a bound on the work per image: a long strip would have hundreds
@@ -396,7 +392,7 @@ def soften(views, sigma):
     """Views (n, height, width) uint8 -> the same with their ink spread by a pixel each way
     (a 3x3 minimum: the text is dark) and blurred by a Gaussian of `sigma` pixels: a view in
     which glyphs printed as dots or hatching become strokes again. Spreading first joins
-    dots the blur alone only greys (README, "More views")."""
+    dots the blur alone only greys (docs/decisions.md#soft-view)."""
     return each_view(views, lambda view: cv2.GaussianBlur(cv2.erode(view, PIXEL_EACH_WAY),
                                                           (0, 0), sigma))
 

@@ -110,10 +110,7 @@ class LazyImages:
 
 
 # Another view's reading replaces the first view's only when it is this many times as
-# confident. Chosen on draws kept apart from the test sets (README, "More views"): with a
-# factor of 1, 1.5 and 2 the shipped model read 300 `hatched` captchas through a blurred
-# second view at 73.0 % each time (0.7 % with one view), and 1,000 plain ones in unseen
-# fonts at 91.4, 93.6 and 93.7 % (93.8 % with one view).
+# confident: docs/decisions.md#other-view-odds
 OTHER_VIEW_ODDS = 2.0
 
 
@@ -146,11 +143,8 @@ def other_views(config, view, image):
 
 # A window that cuts the text off reads part of it, often more surely than a window that
 # holds all of it reads the whole. A window's reading that holds the surest reading's
-# characters in order, and more, replaces it if it is at least this share as confident.
-# Chosen on two draws of the held-out `poster` look kept apart from the test sets (seed
-# 142, unseen/ and unseen_wide/ fonts): a share of 0.4, 0.5, 0.6, 0.7 and 0.8 read them at
-# 60.3, 62.0, 61.7, 61.3 and 59.7 % and 58.7, 59.0, 58.3, 58.0 and 57.3 %, without it 57.0
-# and 55.0 % (README, "More views").
+# characters in order, and more, replaces it if it is at least this share as confident:
+# docs/decisions.md#fuller-window-readings
 FULLER_WINDOW_SHARE = 0.5
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from common.image_conversion import Conversion
 from conftest import REPO, TINY, run_script
 from training import model_config
-from training.fit import VALIDATION_SEED
+from training.data import VALIDATION_SEED
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +47,15 @@ def test_training_logs_speed_and_validation_accuracy(trained):
     assert re.search(r'Epoch\[0\] Batch \[[\d-]+\]\s+Speed: [\d.]+ samples/sec', log)
     assert 'Epoch[2] Validation-accuracy=' in log
     assert 'Traceback' not in log
+
+
+def test_training_logs_its_settings_once_before_it_starts(trained):
+    _, log = trained
+    assert log.count('Settings of this ') == 1
+    block = log[log.index('Settings of this fresh run'):log.index('Epoch[0]')]
+    assert re.search(r"^  num_hidden +16 +command line$", block, re.M), block
+    assert re.search(r"^  optimizer +'adam' +recipe fast$", block, re.M), block
+    assert re.search(r"^  num_label +4 +data$", block, re.M), block
 
 
 def test_checkpoints_load_with_mxnet_and_infer(trained, tmp_path, font):
@@ -79,6 +88,8 @@ def test_resume_continues_epochs_and_parameters(trained, font):
     assert result.returncode == 0, result.stderr
     assert 'Epoch[3] Validation-accuracy=' in result.stderr
     assert 'Epoch[0]' not in result.stderr
+    assert re.search(r"^  optimizer +'adam' +checkpoint$", result.stderr, re.M), result.stderr
+    assert re.search(r"^  learning_rate +1e-09 +command line$", result.stderr, re.M)
     _, before, _ = mx.model.load_checkpoint(str(prefix), 3)
     _, after, _ = mx.model.load_checkpoint(str(prefix), 4)
     for name in before:  # a negligible learning rate: loaded, not re-initialised

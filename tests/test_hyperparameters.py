@@ -1,7 +1,6 @@
 """The seed recipe is MXNet 1.9.1's example/ctc, value for value; fine-tuning keeps a
 checkpoint's network."""
 import dataclasses
-import logging
 
 from hyperparameters import (
     FINETUNE,
@@ -71,14 +70,3 @@ def test_finetuning_takes_fewer_passes_over_a_large_dataset():
     assert finetuning_epochs(100_000) == 1
     assert finetuning_epochs(1_000_000) == 1  # at least one pass
 
-
-def test_a_fine_tuning_run_says_when_it_takes_fewer_passes(caplog):
-    from training import fit
-    from training.model_config import ModelConfig
-    config = ModelConfig(finetuning(RECIPES['fast'], RECIPES['robust']))
-    with caplog.at_level(logging.INFO):
-        assert fit.fewer_passes_if_large(config, 3600) is config  # 40 passes fit
-        assert not caplog.records
-        fewer = fit.fewer_passes_if_large(config, 7200)
-    assert fewer.hp.num_epoch == 20 and fewer.hp.learning_rate == config.hp.learning_rate
-    assert "Fine-tuning for 20 passes instead of 40: 144,000 samples" in caplog.text

@@ -8,7 +8,7 @@ into their roles, and the workers run the command itself (here, training with
 --kv_store dist_sync). When every worker has exited, or one fails, or on Ctrl-C, every
 process is stopped; the exit code is the first failing worker's, or 0.
 
-For several machines use MXNet's own tools/launch.py (ssh, mpi, ...): see README.
+For several machines use MXNet's own tools/launch.py (ssh, mpi, ...).
 """
 import os
 import signal
