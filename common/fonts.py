@@ -127,7 +127,7 @@ def find_fonts(path, chars='0123456789'):
                        if f.lower().endswith(FONT_SUFFIXES))
         if not fonts:
             raise ValueError(f"no .ttf or .otf font files in folder {path!r}: add one "
-                             "(see README, 'Fonts')")
+                             "(see docs/troubleshooting.md, 'Fonts')")
     elif os.path.isfile(path):
         fonts = [path]
     else:

@@ -47,7 +47,7 @@ def add_reading_arguments(parser):
                              "settings read images it is unsure of again, blurred "
                              "(soft_view), thinned (thin_view), cut to where the text is "
                              "(crop_view) and through windows (window_views): the shipped "
-                             "model's do (README, \"More views\")")
+                             "model's do (docs/training.md, \"More views\")")
 
 
 def checkpoint_of(args):

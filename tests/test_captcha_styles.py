@@ -134,7 +134,7 @@ def test_hatching_fills_the_glyphs_with_parallel_lines(glyphs):
 
 
 def test_a_look_added_later_leaves_the_older_looks_captchas_alone():
-    """The README names each held-out test set by its seed, so a seed must keep drawing the
+    """docs/results.md names each held-out test set by its seed, so a seed must keep drawing the
     captchas that were measured: the four older looks use the same random numbers (the
     figure pins them to the draws of 2026-12-01), and `dotted` draws its own after them."""
     next_number = {}

@@ -204,7 +204,7 @@ def test_the_shipped_model_reads_hatched_glyphs_through_its_blurred_second_view(
         tmp_path, unseen_fonts):
     """The shipped model's settings add a blurred second reading (soft_view): captchas of a
     held-out look whose glyphs are filled with hatching, which it reads once at about 2 %,
-    it reads at about 70 % with the second view (README, "More views")."""
+    it reads at about 70 % with the second view (docs/training.md, "More views")."""
     folder = tmp_path / 'hatched'
     run_script('captcha_generator.py', unseen_fonts, '--style', 'hatched', '--count', 40,
                '--out', folder, '--seed', 7)
@@ -232,7 +232,7 @@ def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_text_p
     """The shipped model's settings add readings of the part of each image where its text
     is (crop_view) and of windows of large images (window_views): `poster` captchas, small
     text amid shapes on a 480x270 canvas, read better with each than by the same network
-    without it (README, "More views")."""
+    without it (docs/training.md, "More views")."""
     folder = tmp_path / 'poster'
     run_script('captcha_generator.py', unseen_fonts, '--style', 'poster', '--count', 40,
                '--out', folder, '--seed', 7)
@@ -247,7 +247,7 @@ def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_text_p
 def test_the_shipped_model_reads_shadowed_glyphs_through_its_thinned_view(tmp_path, unseen_fonts):
     """The shipped model's settings add a reading with the ink thinned by a pixel
     (thin_view): `shadow` captchas, whose glyphs are doubled by a darker copy behind them,
-    read better with it (86.7 % of these 60 against 71.7 %; README, "More views")."""
+    read better with it (docs/training.md, "More views")."""
     folder = tmp_path / 'shadow'
     run_script('captcha_generator.py', unseen_fonts, '--style', 'shadow',
                '--count', 60, '--out', folder, '--seed', 7)
