@@ -316,3 +316,14 @@ def test_a_dataset_is_not_written_over_a_device(device, font):
                                             '--rec', device))
     assert f"'{device}' is a character device, not a regular file" in line
     assert stat.S_ISCHR(os.stat(device).st_mode)
+
+
+def test_fine_tuning_never_writes_over_the_checkpoint_it_starts_from(tmp_path, font):
+    for name in ('ocr-symbol.json', 'ocr-0030.params', 'ocr-config.json'):
+        shutil.copy(os.path.join(REPO, 'model', name), tmp_path / name)
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    result = run_script('lstm_ocr_train.py', '--finetune', tmp_path / 'ocr-0030',
+                        '--prefix', tmp_path / 'ocr', '--num_epoch', 1, font)
+    line = assert_error_ends_the_log(result)
+    assert "is where --finetune's checkpoint lies" in line
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before

@@ -169,6 +169,6 @@ def test_an_unreadable_file_or_folder_is_a_one_line_error(good_images, tmp_path)
     locked.mkdir(0)
     try:
         line = assert_one_line_error(infer(locked, preexec_fn=bound_by_file_permissions))
-        assert 'cannot read' in line and 'Permission denied' in line
+        assert 'cannot list folder' in line and 'Permission denied' in line
     finally:
         locked.chmod(0o755)  # for pytest to remove it

@@ -93,6 +93,13 @@ def starting_checkpoint(kind, prefix, load_epoch, finetune):
     return None
 
 
+def check_not_the_source(kind, prefix, start_from):
+    """A fine-tuning run must not write over the checkpoint it starts from."""
+    if kind == FINETUNE_RUN and os.path.realpath(prefix) == os.path.realpath(start_from[0]):
+        raise ValueError(f"--prefix {prefix} is where --finetune's checkpoint lies: its "
+                         "files would be overwritten; choose another --prefix")
+
+
 def earlier_config(start_from):
     """The settings of that checkpoint (the original example's if it has none), or None."""
     if start_from is None:
@@ -202,6 +209,7 @@ def resolve(args, rank=0, num_workers=1):
     matters only for the passes over a share of a labelled dataset. Raises ValueError."""
     kind = run_kind(args.load_epoch, args.finetune)
     start_from = starting_checkpoint(kind, args.prefix, args.load_epoch, args.finetune)
+    check_not_the_source(kind, args.prefix, start_from)
     earlier = earlier_config(start_from)
     resumed = earlier if kind == RESUME else None  # its label length and head carry over
     hp, sources, notes = hyperparams(args.recipe, kind, earlier, args.explicit)
