@@ -1,5 +1,6 @@
 """Shared fixtures: the repository on sys.path, a real font, a way to run the CLIs, the
 settings of a tiny model that trains in seconds, and a checkpoint made the original way."""
+import ctypes
 import os
 import subprocess
 import sys
@@ -73,3 +74,18 @@ def assert_error_ends_the_log(result):
     assert lines[-1].startswith('error: '), result.stderr
     assert sum(line.startswith('error: ') for line in lines) == 1, result.stderr
     return lines[-1]
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2  # linux/prctl.h, capability.h
+
+
+def file_permissions_apply():
+    """preexec_fn: a process that file permissions apply to. Root's file-permission
+    overrides are dropped from its bounding set (and so from the program it runs): setuid
+    to another user would not do here, as this interpreter lives under root's own folder."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")

@@ -4,7 +4,6 @@ records; a cache folder that cannot be one; a file-size limit and a kill while w
 outputs that are devices, folders or the input itself. Each is a real CLI process that ends
 with one error line (or, with --skip_bad, trains without the bad file) and leaves no
 temporary file behind."""
-import ctypes
 import os
 import resource
 import shutil
@@ -18,27 +17,17 @@ import mxnet as mx
 import pytest
 
 from common.labelled_files import LONGEST_LABEL
-from conftest import REPO, assert_error_ends_the_log, assert_one_line_error, run_script
+from conftest import (
+    REPO,
+    assert_error_ends_the_log,
+    assert_one_line_error,
+    file_permissions_apply,
+    run_script,
+)
 
 pytestmark = pytest.mark.slow
 
 GIGABYTES_3 = 3 * 2 ** 30
-PR_CAPBSET_DROP = 24
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
-
-
-def file_permissions_apply():
-    """preexec_fn: a process that file permissions apply to. Root's file-permission
-    overrides are dropped from its bounding set (and so from the program it runs): setuid
-    to another user would not do here, as this interpreter lives under root's own folder."""
-    if os.geteuid() != 0:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
 def file_size_limit(limit):
     """preexec_fn: files of at most `limit` bytes; a write beyond fails with EFBIG."""
     def limited():

@@ -1,7 +1,6 @@
 """Hostile images (issue #35) meet one decoding gate: refused from their header, in little
 memory, as one ValueError subclass; lstm_ocr_infer.py says so in one line and still reads the
 good images beside them."""
-import ctypes
 import io
 import os
 import resource
@@ -24,7 +23,7 @@ from common.image_conversion import (
     on_white,
     window_boxes,
 )
-from conftest import REPO, assert_one_line_error, run_script
+from conftest import REPO, assert_one_line_error, file_permissions_apply, run_script
 from tools.hostile_inputs import gif_declaring, image_bombs, png_declaring, png_of
 from training.model_config import SHIPPED_ONNX
 
@@ -143,32 +142,17 @@ def test_a_folder_with_a_bomb_still_reads_every_good_image(good_images, bombs, t
     assert len(lines) == 1 and lines[0].startswith('error: ') and str(bomb) in lines[0]
 
 
-PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2  # linux/prctl.h, capability.h
-
-
-def bound_by_file_permissions():
-    """In a child run as root, before it runs the script: drop the capabilities that let
-    root read any file (from the bounding set, so the script runs without them), for
-    permissions to apply to it as to any user."""
-    if os.geteuid() != 0:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "cannot drop a capability")
-
-
 def test_an_unreadable_file_or_folder_is_a_one_line_error(good_images, tmp_path):
     image = tmp_path / 'locked.png'
     shutil.copy(good_images[0], image)
     image.chmod(0)
-    result = infer(image, preexec_fn=bound_by_file_permissions)
+    result = infer(image, preexec_fn=file_permissions_apply)
     line = assert_one_line_error(result)
     assert 'cannot open image' in line and 'Permission denied' in line
     locked = tmp_path / 'locked'
     locked.mkdir(0)
     try:
-        line = assert_one_line_error(infer(locked, preexec_fn=bound_by_file_permissions))
+        line = assert_one_line_error(infer(locked, preexec_fn=file_permissions_apply))
         assert 'cannot list folder' in line and 'Permission denied' in line
     finally:
         locked.chmod(0o755)  # for pytest to remove it
