@@ -4,10 +4,15 @@ Run it inside a throwaway environment, never the project's: it imports the gener
 which are no dependency of this project and are never trained on (docs/other-generators.md):
 
     python3 -m venv /tmp/gen-env
-    /tmp/gen-env/bin/pip install claptcha==0.3.3 wheezy.captcha==3.2.2 multicolorcaptcha==1.2.0 \\
-        captchagen==0.1.0 util-captcha==0.2.2 easy-captcha==1.3.3 captchagenerator==2.0.0 \\
-        generate-captcha==0.0.4 "pillow==9.5.0" ddddocr==1.6.1
+    /tmp/gen-env/bin/pip install ddddocr==1.6.1 claptcha==0.3.3 wheezy.captcha==3.2.2 \\
+        multicolorcaptcha==1.2.0 easy-captcha==1.3.3 generate-captcha==0.0.4
+    /tmp/gen-env/bin/pip install --no-deps captchagen==0.1.0 captchagenerator==2.0.0 util-captcha==0.2.2
+    /tmp/gen-env/bin/pip install pillow==9.5.0
     /tmp/gen-env/bin/python tools/other_generators.py --out /work/data --count 300
+
+Pillow 9.5 because claptcha and generate-captcha call `getsize`, gone in Pillow 10, and
+util-captcha pins Pillow < 10; captchagen and captchagenerator ask for Pillow >= 10 (pip
+warns) but draw the same with 9.5. procaptcha 1.1.0 is left out: it has no digits-only text.
 
 Each generator writes `<text>_<index>.png` into OUT/dev-<generator>/, drawn with its default or
 README settings and the font it ships (DejaVu Sans where it needs one given).
