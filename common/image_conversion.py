@@ -241,7 +241,7 @@ class Conversion:
         if self.name == 'ink_crop':
             bgr = self.text_part(bgr)
         if self.name in ('ink', 'ink_crop'):  # shrunk first: the same view, 640x360 costs no more
-            return ink_gray(self.fit(bgr))
+            return away_from_edges(ink_gray(self.fit(without_frame(bgr))))
         return self.fit(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
 
     def text_part(self, bgr):
@@ -277,17 +277,83 @@ def ink_gray(bgr):
     """BGR -> gray with the text dark on a white background, whatever the colours (the 'ink'
     conversion).
 
-    Each channel is divided by the background's value in it (the border's median), which
-    turns the background white, and the darkest of those ratios is kept: a coloured stroke
-    is dark in at least one channel even when its gray level equals the background's
-    (yellow on cream). Channels in which the background is dark (the green of a magenta
-    background) are left out: they carry little but the background's own pattern. Light
-    text on a darker background needs the image inverted first; of the two readings, the
-    one whose background comes out plainest against its text is kept."""
-    image = bgr.astype(np.float32)
-    readings = [relative_darkness(image), relative_darkness(255 - image)]
+    Each channel is divided by the background's value in it around each pixel
+    (local_background), which turns the background white, a gradient or a frame
+    notwithstanding, and the darkest of those ratios is kept: a coloured stroke is dark in
+    at least one channel even when its gray level equals the background's (yellow on
+    cream). Channels in which the background is dark (the green of a magenta background)
+    are left out: they carry little but the background's own pattern. Light text on a
+    darker background needs the image inverted first; of the two readings, the one whose
+    background comes out plainest against its text is kept, and a frame round it is
+    whitened (without_frame)."""
+    background = local_background(bgr)
+    readings = [relative_darkness(bgr, background), relative_darkness(255 - bgr, 255 - background)]
     best = max((r for r in readings if r is not None), key=text_contrast)
     return (best * 255).round().astype(np.uint8)
+
+
+BACKGROUND_ROWS = 30  # the background varies slowly: its median is taken this small
+
+
+def local_background(bgr):
+    """BGR uint8 -> the background's colour around each pixel, float (H, W, 3): the median
+    of a square as wide as the image is high, where strokes are few. The image is mirrored
+    at its edges for it, so that a frame is as rare in the squares by the edges as it is in
+    the rest; a border replicated outwards would outvote the background there."""
+    height, width = bgr.shape[:2]
+    scale = min(1, BACKGROUND_ROWS / min(height, width))
+    small = cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    size = max(3, min(small.shape[:2]) | 1)
+    pad = size // 2
+    mirrored = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    median = cv2.medianBlur(mirrored, size)[pad:-pad, pad:-pad]
+    return cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+FRAME_DEPTH = 0.1  # of the height: the widest frame cut off a side
+
+
+def without_frame(bgr):
+    """A BGR image without the frame drawn round it: each side loses its outermost lines of
+    pixels while they are of one colour far from the image's prevailing one. A line of the
+    background itself is kept, so a captcha without a frame is left as it is."""
+    prevailing = np.median(bgr[::2, ::2].reshape(-1, 3), axis=0)
+    top, bottom, left, right = 0, bgr.shape[0], 0, bgr.shape[1]
+    depth = max(1, round(FRAME_DEPTH * bgr.shape[0]))
+    while top < depth and is_frame_line(bgr[top, left:right], prevailing):
+        top += 1
+    while bgr.shape[0] - bottom < depth and is_frame_line(bgr[bottom - 1, left:right], prevailing):
+        bottom -= 1
+    while left < depth and is_frame_line(bgr[top:bottom, left], prevailing):
+        left += 1
+    while bgr.shape[1] - right < depth and is_frame_line(bgr[top:bottom, right - 1], prevailing):
+        right -= 1
+    return bgr[top:bottom, left:right]
+
+
+def is_frame_line(pixels, prevailing):
+    """Whether a line of BGR pixels is of one colour, and far from the prevailing one."""
+    colour = np.median(pixels, axis=0)
+    even = np.percentile(np.abs(pixels.astype(np.int16) - colour).max(axis=1), 90) < 24
+    return even and np.abs(colour - prevailing).max() > 48
+
+
+EDGE_INK = 0.02  # of the pixels along the edges: docs/decisions.md#text-touching-the-edges
+EDGE_MARGIN = 0.1  # of the view's height, added round text that touches the edges
+
+
+def away_from_edges(view):
+    """An 'ink' view whose text touches its edges (EDGE_INK of the two outermost rings of
+    pixels are ink), shrunk into a white margin of EDGE_MARGIN: the network learned text
+    with room round it."""
+    edges = np.concatenate([border(view), border(view[1:-1, 1:-1])])
+    if edges.size == 0 or (edges < 128).mean() < EDGE_INK:
+        return view
+    margin = max(1, round(EDGE_MARGIN * view.shape[0]))
+    padded = cv2.copyMakeBorder(view, margin, margin, margin, margin, cv2.BORDER_CONSTANT,
+                                value=255)
+    return cv2.resize(padded, view.shape[::-1], interpolation=cv2.INTER_AREA)
 
 
 def border(image):
@@ -295,14 +361,15 @@ def border(image):
     return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
-def relative_darkness(image):
-    """Float BGR -> how much darker than the background each pixel is, as (H, W) in [0, 1]
-    (1 = background), or None if the background is too dark to compare against."""
-    background = np.median(border(image), axis=0)
-    if background.max() < 64:
+def relative_darkness(bgr, background):
+    """BGR uint8 and its local_background -> how much darker than the background around it
+    each pixel is, as (H, W) in [0, 1] (1 = background), or None if the background is too
+    dark to compare against."""
+    overall = np.median(background[::4, ::4].reshape(-1, 3), axis=0)
+    if overall.max() < 64:
         return None
-    light = background >= 0.5 * background.max()
-    ratio = image[:, :, light] / background[light]
+    light = overall >= 0.5 * overall.max()
+    ratio = bgr[:, :, light].astype(np.float32) / np.maximum(background[:, :, light], 1)
     return np.minimum(ratio.min(axis=2), 1)
 
 

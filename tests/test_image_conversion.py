@@ -19,6 +19,7 @@ from common.image_conversion import (
     text_box,
     thin,
     window_boxes,
+    without_frame,
 )
 
 
@@ -173,10 +174,38 @@ def test_ink_turns_light_text_on_dark_into_dark_on_light():
 
 
 def test_ink_leaves_gray_images_on_white_as_they_are():
-    gray = np.random.RandomState(2).randint(0, 256, (60, 160), np.uint8)
-    gray[0], gray[-1], gray[:, 0], gray[:, -1] = 255, 255, 255, 255  # a white background
+    gray = np.full((60, 160), 255, np.uint8)
+    strokes = np.random.RandomState(2).randint(0, 256, (40, 140), np.uint8)
+    gray[10:50, 10:150] = np.where(strokes < 64, strokes * 3, 255)  # gray ink on a quarter
     bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     np.testing.assert_array_equal(Conversion('ink', 160, 60).view(bgr), gray)
+
+
+@pytest.mark.parametrize('width', [1, 2, 4])
+@pytest.mark.parametrize('colour', [(0, 0, 0), (128, 128, 128), (200, 60, 30)])
+def test_a_frame_of_any_colour_is_cut_off_and_a_captcha_without_one_is_left_whole(
+        font, width, colour):
+    plain = _captcha(font)
+    framed = cv2.copyMakeBorder(plain, width, width, width, width, cv2.BORDER_CONSTANT,
+                                value=colour)
+    np.testing.assert_array_equal(without_frame(framed), plain)
+    assert without_frame(plain) is not None and without_frame(plain).shape == plain.shape
+
+
+def test_ink_whitens_a_dark_to_light_background_and_keeps_the_text():
+    image = _text_on((230, 230, 230), (20, 20, 20)).astype(np.float32)
+    image *= np.linspace(0.3, 1, 160, dtype=np.float32)[None, :, None]  # dark at the left
+    ink = Conversion('ink', 160, 60).view(image.astype(np.uint8))
+    assert ink[[0, -1]].min() > 200 and ink[:, [0, -1]].min() > 200
+    assert ink[30, 45] < 80 and ink[30, 115] < 80
+
+
+def test_text_touching_the_edges_is_given_a_margin():
+    image = np.full((60, 160, 3), 230, np.uint8)
+    image[22:38, :] = 20  # a stroke from the left edge to the right
+    view = Conversion('ink', 160, 60).view(image)
+    assert view[:, :4].min() > 200 and view[:, -4:].min() > 200
+    assert view[30, 10] < 40 and view[30, 150] < 40
 
 
 def _captcha(font, text='4071'):
