@@ -241,7 +241,7 @@ class Conversion:
         if self.name == 'ink_crop':
             bgr = self.text_part(bgr)
         if self.name in ('ink', 'ink_crop'):  # shrunk first: the same view, 640x360 costs no more
-            return away_from_edges(ink_gray(self.fit(without_frame(bgr))))
+            return ink_gray(self.fit(without_frame(bgr)))
         return self.fit(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
 
     def text_part(self, bgr):
@@ -277,40 +277,45 @@ def ink_gray(bgr):
     """BGR -> gray with the text dark on a white background, whatever the colours (the 'ink'
     conversion).
 
-    Each channel is divided by the background's value in it around each pixel
-    (local_background), which turns the background white, a gradient or a frame
-    notwithstanding, and the darkest of those ratios is kept: a coloured stroke is dark in
+    Each channel is divided by the background's value in it at each pixel (background_of:
+    the border's median colour, or a plane through a dark-to-light border), which turns the
+    background white, and the darkest of those ratios is kept: a coloured stroke is dark in
     at least one channel even when its gray level equals the background's (yellow on
     cream). Channels in which the background is dark (the green of a magenta background)
     are left out: they carry little but the background's own pattern. Light text on a
     darker background needs the image inverted first; of the two readings, the one whose
-    background comes out plainest against its text is kept, and a frame round it is
-    whitened (without_frame)."""
-    background = local_background(bgr)
+    background comes out plainest against its text is kept. A frame round the image must
+    be cut off first (without_frame): the border would be taken for the background."""
+    background = background_of(bgr)
     readings = [relative_darkness(bgr, background), relative_darkness(255 - bgr, 255 - background)]
     best = max((r for r in readings if r is not None), key=text_contrast)
     return (best * 255).round().astype(np.uint8)
 
 
-BACKGROUND_ROWS = 30  # the background varies slowly: its median is taken this small
-
-
-def local_background(bgr):
-    """BGR uint8 -> the background's colour around each pixel, float (H, W, 3): the median
-    of a square as wide as the image is high, where strokes are few. The image is mirrored
-    at its edges for it, so that a frame is as rare in the squares by the edges as it is in
-    the rest; a border replicated outwards would outvote the background there."""
+def background_of(bgr):
+    """BGR uint8 -> the background's colour at each pixel, float (H, W, 3), from the border:
+    its median colour, or where the border's colours change steadily across the image (a
+    dark-to-light background) a plane fitted to them, if that fits them far better."""
     height, width = bgr.shape[:2]
-    scale = min(1, BACKGROUND_ROWS / min(height, width))
-    small = cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
-                       interpolation=cv2.INTER_AREA)
-    size = max(3, min(small.shape[:2]) | 1)
-    pad = size // 2
-    mirrored = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
-    median = cv2.medianBlur(mirrored, size)[pad:-pad, pad:-pad]
-    return cv2.resize(median, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    rows, columns = np.indices((height, width), np.float32)
+    values = border(bgr).astype(np.float32)
+    median = np.median(values, axis=0)
+    design = np.stack([np.ones(len(values), np.float32), border(columns) / width,
+                       border(rows) / height], axis=1)
+    coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
+    off_plane = np.median(np.abs(values - design @ coefficients))
+    off_median = np.median(np.abs(values - median))
+    if off_plane < PLANE_FIT * off_median and np.abs(coefficients[1:]).max() > PLANE_SLOPE:
+        grid = np.stack([np.ones_like(rows), columns / width, rows / height], axis=2)
+        return np.clip(grid @ coefficients, 1, 255)
+    return np.broadcast_to(median, bgr.shape)
 
 
+# A plane replaces the border's median where it fits the border at least twice as closely
+# and the background changes by over PLANE_SLOPE levels across the image:
+# docs/decisions.md#frames-and-gradients
+PLANE_FIT = 0.5
+PLANE_SLOPE = 80
 FRAME_DEPTH = 0.1  # of the height: the widest frame cut off a side
 
 
@@ -339,30 +344,13 @@ def is_frame_line(pixels, prevailing):
     return even and np.abs(colour - prevailing).max() > 48
 
 
-EDGE_INK = 0.02  # of the pixels along the edges: docs/decisions.md#text-touching-the-edges
-EDGE_MARGIN = 0.1  # of the view's height, added round text that touches the edges
-
-
-def away_from_edges(view):
-    """An 'ink' view whose text touches its edges (EDGE_INK of the two outermost rings of
-    pixels are ink), shrunk into a white margin of EDGE_MARGIN: the network learned text
-    with room round it."""
-    edges = np.concatenate([border(view), border(view[1:-1, 1:-1])])
-    if edges.size == 0 or (edges < 128).mean() < EDGE_INK:
-        return view
-    margin = max(1, round(EDGE_MARGIN * view.shape[0]))
-    padded = cv2.copyMakeBorder(view, margin, margin, margin, margin, cv2.BORDER_CONSTANT,
-                                value=255)
-    return cv2.resize(padded, view.shape[::-1], interpolation=cv2.INTER_AREA)
-
-
 def border(image):
     """The outermost pixels of an (H, W[, C]) image, in one array."""
     return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
 def relative_darkness(bgr, background):
-    """BGR uint8 and its local_background -> how much darker than the background around it
+    """BGR uint8 and its background (background_of) -> how much darker than the background
     each pixel is, as (H, W) in [0, 1] (1 = background), or None if the background is too
     dark to compare against."""
     overall = np.median(background[::4, ::4].reshape(-1, 3), axis=0)

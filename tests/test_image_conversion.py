@@ -200,13 +200,6 @@ def test_ink_whitens_a_dark_to_light_background_and_keeps_the_text():
     assert ink[30, 45] < 80 and ink[30, 115] < 80
 
 
-def test_text_touching_the_edges_is_given_a_margin():
-    image = np.full((60, 160, 3), 230, np.uint8)
-    image[22:38, :] = 20  # a stroke from the left edge to the right
-    view = Conversion('ink', 160, 60).view(image)
-    assert view[:, :4].min() > 200 and view[:, -4:].min() > 200
-    assert view[30, 10] < 40 and view[30, 150] < 40
-
 
 def _captcha(font, text='4071'):
     """A real 160x60 captcha-package captcha, BGR, the same one every run."""
