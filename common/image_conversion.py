@@ -286,29 +286,33 @@ def ink_gray(bgr):
     darker background needs the image inverted first; of the two readings, the one whose
     background comes out plainest against its text is kept. A frame round the image must
     be cut off first (without_frame): the border would be taken for the background."""
-    background = background_of(bgr)
-    readings = [relative_darkness(bgr, background), relative_darkness(255 - bgr, 255 - background)]
+    background, colour = background_of(bgr)
+    readings = [relative_darkness(bgr, background, colour),
+                relative_darkness(255 - bgr, 255 - background, 255 - colour)]
     best = max((r for r in readings if r is not None), key=text_contrast)
     return (best * 255).round().astype(np.uint8)
 
 
 def background_of(bgr):
-    """BGR uint8 -> the background's colour at each pixel, float (H, W, 3), from the border:
-    its median colour, or where the border's colours change steadily across the image (a
-    dark-to-light background) a plane fitted to them, if that fits them far better."""
+    """BGR uint8 -> (the background's colour at each pixel, float (H, W, 3), the border's
+    median colour). The background is that median, or where the border's colours change
+    steadily across the image (a dark-to-light background) a plane fitted to them, if that
+    fits them far better."""
     height, width = bgr.shape[:2]
-    rows, columns = np.indices((height, width), np.float32)
     values = border(bgr).astype(np.float32)
     median = np.median(values, axis=0)
+    off_median = np.median(np.abs(values - median))
+    if off_median < PLANE_SLOPE / 8:  # too even a border for a slope of PLANE_SLOPE
+        return np.broadcast_to(median, bgr.shape), median
+    rows, columns = np.indices((height, width), np.float32)
     design = np.stack([np.ones(len(values), np.float32), border(columns) / width,
                        border(rows) / height], axis=1)
     coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
     off_plane = np.median(np.abs(values - design @ coefficients))
-    off_median = np.median(np.abs(values - median))
     if off_plane < PLANE_FIT * off_median and np.abs(coefficients[1:]).max() > PLANE_SLOPE:
         grid = np.stack([np.ones_like(rows), columns / width, rows / height], axis=2)
-        return np.clip(grid @ coefficients, 1, 255)
-    return np.broadcast_to(median, bgr.shape)
+        return np.clip(grid @ coefficients, 1, 255), median
+    return np.broadcast_to(median, bgr.shape), median
 
 
 # A plane replaces the border's median where it fits the border at least twice as closely
@@ -323,7 +327,7 @@ def without_frame(bgr):
     """A BGR image without the frame drawn round it: each side loses its outermost lines of
     pixels while they are of one colour far from the image's prevailing one. A line of the
     background itself is kept, so a captcha without a frame is left as it is."""
-    prevailing = np.median(bgr[::2, ::2].reshape(-1, 3), axis=0)
+    prevailing = np.median(bgr[::4, ::4].reshape(-1, 3), axis=0)
     top, bottom, left, right = 0, bgr.shape[0], 0, bgr.shape[1]
     depth = max(1, round(FRAME_DEPTH * bgr.shape[0]))
     while top < depth and is_frame_line(bgr[top, left:right], prevailing):
@@ -338,9 +342,12 @@ def without_frame(bgr):
 
 
 def is_frame_line(pixels, prevailing):
-    """Whether a line of BGR pixels is of one colour, and far from the prevailing one."""
+    """Whether a line of BGR pixels is of one colour, and far from the prevailing one (its
+    mean first: the common case, a line of the background, is decided by that alone)."""
+    if np.abs(pixels.mean(axis=0) - prevailing).max() <= 40:
+        return False
     colour = np.median(pixels, axis=0)
-    even = np.percentile(np.abs(pixels.astype(np.int16) - colour).max(axis=1), 90) < 24
+    even = (np.abs(pixels.astype(np.int16) - colour).max(axis=1) < 24).mean() >= 0.9
     return even and np.abs(colour - prevailing).max() > 48
 
 
@@ -349,11 +356,10 @@ def border(image):
     return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
-def relative_darkness(bgr, background):
-    """BGR uint8 and its background (background_of) -> how much darker than the background
-    each pixel is, as (H, W) in [0, 1] (1 = background), or None if the background is too
-    dark to compare against."""
-    overall = np.median(background[::4, ::4].reshape(-1, 3), axis=0)
+def relative_darkness(bgr, background, overall):
+    """BGR uint8, its background at each pixel and overall (background_of) -> how much
+    darker than the background each pixel is, as (H, W) in [0, 1] (1 = background), or None
+    if the background is too dark to compare against."""
     if overall.max() < 64:
         return None
     light = overall >= 0.5 * overall.max()

@@ -8,7 +8,7 @@ which are no dependency of this project and are never trained on (docs/other-gen
         multicolorcaptcha==1.2.0 easy-captcha==1.3.3 generate-captcha==0.0.4
     /tmp/gen-env/bin/pip install --no-deps captchagen==0.1.0 captchagenerator==2.0.0 util-captcha==0.2.2
     /tmp/gen-env/bin/pip install pillow==9.5.0
-    /tmp/gen-env/bin/python tools/other_generators.py --out /work/data --count 300
+    /tmp/gen-env/bin/python tools/other_generators.py --out data --count 300
 
 Pillow 9.5 because claptcha and generate-captcha call `getsize`, gone in Pillow 10, and
 util-captcha pins Pillow < 10; captchagen and captchagenerator ask for Pillow >= 10 (pip
@@ -157,7 +157,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('generators', nargs='*', default=list(GENERATORS),
                         help=f'which to draw (default: all): {", ".join(GENERATORS)}')
-    parser.add_argument('--out', default='/work/data', help='folder that gets dev-<generator>/')
+    parser.add_argument('--out', default='data', help='folder that gets dev-<generator>/')
     parser.add_argument('--count', type=int, default=300, help='captchas per generator')
     parser.add_argument('--seed', type=int, default=36, help='seed of `random` before each set')
     return parser.parse_args()
