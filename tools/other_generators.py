@@ -15,7 +15,7 @@ util-captcha pins Pillow < 10; captchagen and captchagenerator ask for Pillow >=
 warns) but draw the same with 9.5. procaptcha 1.1.0 is left out: it has no digits-only text.
 
 Each generator writes `<text>_<index>.png` into OUT/dev-<generator>/, drawn with its default or
-README settings and the font it ships (DejaVu Sans where it needs one given).
+documented settings and the font it ships (DejaVu Sans where it needs one given).
 """
 import argparse
 import os
@@ -33,14 +33,14 @@ def random_digits(length=4):
 
 
 def draw_claptcha(folder, index):
-    """claptcha as its README draws it: 200x80, noise 0.3; it needs a font (DejaVu Sans)."""
+    """claptcha as its documentation draws it: 200x80, noise 0.3; it needs a font (DejaVu Sans)."""
     from claptcha import Claptcha
     text, image = Claptcha(random_digits(), DEJAVU_SANS, size=(200, 80), noise=0.3).image
     return text, image
 
 
 def draw_wheezy(folder, index):
-    """wheezy.captcha with its README pipeline; it needs a font (DejaVu Sans)."""
+    """wheezy.captcha with its documented pipeline; it needs a font (DejaVu Sans)."""
     from wheezy.captcha import image as wz
     draw = wz.captcha(drawings=[
         wz.background(),
@@ -51,7 +51,7 @@ def draw_wheezy(folder, index):
 
 
 def draw_multicolorcaptcha(folder, index):
-    """multicolorcaptcha's defaults: size number 2 (README), difficulty 2, digits, one colour, its fonts."""
+    """multicolorcaptcha's defaults: size number 2 (as documented), difficulty 2, digits, one colour, its fonts."""
     from multicolorcaptcha import CaptchaGenerator
     captcha = CaptchaGenerator(2).gen_captcha_image(difficult_level=2)
     return captcha.characters, captcha.image
@@ -71,7 +71,7 @@ def draw_captchagen(folder, index):
 
 
 def draw_util_captcha(folder, index):
-    """util-captcha's README default (chars, noise curves, noise dots; 120x40 RGBA) with its arial.ttf."""
+    """util-captcha's documented default (chars, noise curves, noise dots; 120x40 RGBA) with its arial.ttf."""
     from util_captcha import ImageCaptcha
     captcha = ImageCaptcha()
     text = random_digits()
@@ -96,7 +96,7 @@ def draw_easy_captcha_simple(folder, index):
 
 
 def draw_captchagenerator(folder, index):
-    """CaptchaGenerator's README TextCaptcha (720x240, navy/dark red, medium, modern) with digits.
+    """CaptchaGenerator's documented TextCaptcha (720x240, navy/dark red, medium, modern) with digits.
 
     Given no font it falls back to DejaVu Sans; it is named here so that the fallback is sure.
     """
