@@ -57,6 +57,15 @@ def run_script(script, *args, timeout=300, cwd=None, preexec_fn=None):
                           stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
 
 
+def draw_captchas(folder, font, count, seed):
+    """Draw `count` labelled captchas with `font` into `folder` as captcha_generator.py
+    does; -> their paths, sorted."""
+    result = run_script('captcha_generator.py', font, '--count', count, '--out', folder,
+                        '--seed', seed)
+    assert result.returncode == 0, result.stderr
+    return sorted(folder.iterdir())
+
+
 def assert_one_line_error(result):
     """A clean failure: exit code != 0 and one `error: ...` line on stderr, no traceback."""
     lines = result.stderr.strip().splitlines()

@@ -1,15 +1,13 @@
 """The shipped model reads captchas whatever is drawn round their text: the same captchas
 with a frame of any width and colour, on a dark-to-light background, inverted, and on small
-and large canvases read within a few points of the plain ones (the 'ink' conversion's local
-background, frame cut and edge margin)."""
-import os
+and large canvases read within a few points of the plain ones (the 'ink' conversion's frame
+cut and plane background)."""
 
 import cv2
 import numpy as np
 import pytest
 
-from common.image_conversion import Conversion
-from conftest import run_script
+from conftest import draw_captchas
 from reader.onnx_reader import ONNXModel
 from reader.reading import read_views, score
 from training.model_config import SHIPPED_ONNX
@@ -45,12 +43,8 @@ VARIANTS = {
 @pytest.fixture(scope='module')
 def captchas(tmp_path_factory, font):
     """(texts, BGR images) of 150 plain captchas."""
-    folder = tmp_path_factory.mktemp('plain')
-    result = run_script('captcha_generator.py', font, '--count', 150, '--out', folder,
-                        '--seed', 5)
-    assert result.returncode == 0, result.stderr
-    names = sorted(os.listdir(folder))
-    return [n.split('_')[0] for n in names], [cv2.imread(str(folder / n)) for n in names]
+    paths = draw_captchas(tmp_path_factory.mktemp('plain'), font, 150, seed=5)
+    return [p.name.split('_')[0] for p in paths], [cv2.imread(str(p)) for p in paths]
 
 
 @pytest.fixture(scope='module')

@@ -23,7 +23,12 @@ from common.image_conversion import (
     on_white,
     window_boxes,
 )
-from conftest import REPO, assert_one_line_error, file_permissions_apply, run_script
+from conftest import (
+    REPO,
+    assert_one_line_error,
+    draw_captchas,
+    file_permissions_apply,
+)
 from tools.hostile_inputs import gif_declaring, image_bombs, png_declaring, png_of
 from training.model_config import SHIPPED_ONNX
 
@@ -107,10 +112,7 @@ def test_the_windows_of_a_long_strip_are_bounded():
 
 @pytest.fixture(scope='module')
 def good_images(tmp_path_factory, font):
-    folder = tmp_path_factory.mktemp('good')
-    result = run_script('captcha_generator.py', font, '--count', 4, '--out', folder, '--seed', 5)
-    assert result.returncode == 0, result.stderr
-    return sorted(folder.iterdir())
+    return draw_captchas(tmp_path_factory.mktemp('good'), font, 4, seed=5)
 
 
 def infer(*args, **kwargs):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import REPO, assert_one_line_error, run_script
+from conftest import REPO, assert_one_line_error, draw_captchas, run_script
 from reader.onnx_reader import ONNXModel
 from reader.reading import is_unsure, other_views, read_batches, read_views
 from reader.reading_service import BatchReader
@@ -48,10 +48,7 @@ def stop_server(process):
 
 @pytest.fixture(scope='module')
 def captchas(tmp_path_factory, font):
-    folder = tmp_path_factory.mktemp('captchas')
-    result = run_script('captcha_generator.py', font, '--count', 12, '--out', folder, '--seed', 9)
-    assert result.returncode == 0, result.stderr
-    return sorted(folder.iterdir())
+    return draw_captchas(tmp_path_factory.mktemp('captchas'), font, 12, seed=9)
 
 
 @pytest.fixture(scope='module')
