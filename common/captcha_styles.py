@@ -27,6 +27,10 @@ from PIL import Image, ImageDraw
 
 CAPTCHA_WIDTH, CAPTCHA_HEIGHT = 160, 60  # what the captcha package draws
 PLAIN_SHARE = 0.25  # of 'robust' captchas, drawn by the package exactly as in 'plain'
+# glyph masks banked per character and turns, and how often served again instead of drawn,
+# and the tallest canvas drawn for training: docs/decisions.md#drawing-cost
+GLYPH_BANK, GLYPH_REUSE = 32, 0.9
+MAX_DRAWN_HEIGHT = 100
 
 
 class SeedableSecrets(random.Random):
@@ -93,13 +97,33 @@ def contrasting(rng, background, minimum=110):
 
 
 class Glyphs:
-    """Masks (coverage 0-255) of characters as the captcha package draws them."""
+    """Masks (coverage 0-255) of characters as the captcha package draws them.
 
-    def __init__(self, fonts):
+    With `reuse` above 0, each (character, turn range) keeps a bank of GLYPH_BANK masks
+    and serves one of them again at that rate instead of drawing a new one; a new one
+    replaces one of them at random, so the bank renews itself. Glyphs are the dearest part
+    of a training captcha (docs/decisions.md#drawing-cost)."""
+
+    def __init__(self, fonts, reuse=0.0):
         self.captcha = MeasuringOnceCaptcha(fonts=fonts)
         self.measure = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+        self.reuse, self.banks = reuse, {}
 
-    def mask(self, char, rotate):
+    def mask(self, char, rotate, rng):
+        """The coverage mask of `char` turned within `rotate`; `rng` picks from the bank."""
+        if not self.reuse:
+            return self.new_mask(char, rotate)
+        bank = self.banks.setdefault((char, rotate), [])
+        if len(bank) == GLYPH_BANK and rng.random() < self.reuse:
+            return bank[int(rng.integers(GLYPH_BANK))]
+        mask = self.new_mask(char, rotate)
+        if len(bank) < GLYPH_BANK:
+            bank.append(mask)
+        else:
+            bank[int(rng.integers(GLYPH_BANK))] = mask
+        return mask
+
+    def new_mask(self, char, rotate):
         self.captcha.character_rotate = rotate
         glyph = self.captcha._draw_character(char, self.measure, (255, 255, 255, 255))
         return np.asarray(glyph)[:, :, 3]
@@ -107,11 +131,14 @@ class Glyphs:
 
 def layout(glyphs, text, rng, style):
     """Glyphs side by side -> (coverage (h, w) float 0-1, owner (h, w) int: which character
-    covers each pixel), with the style's spacing (negative: overlap) and vertical jitter."""
-    masks = [glyphs.mask(c, style['rotate']) for c in text]
+    covers each pixel), with the style's spacing (negative: overlap), vertical jitter and,
+    where it has them, a size per glyph and room for their baselines to wander."""
+    masks = [glyphs.mask(c, style['rotate'], rng) for c in text]
+    if 'glyph_scale' in style:
+        masks = [resized(m, rng.uniform(*style['glyph_scale'])) for m in masks]
     steps = [max(1, int(m.shape[1] * (1 + rng.uniform(*style['spacing'])))) for m in masks]
-    starts = 8 + np.concatenate([[0], np.cumsum(steps[:-1])])
-    height = max(m.shape[0] for m in masks) + 12
+    starts = 8 + np.concatenate([[0], np.cumsum(steps[:-1], dtype=int)])
+    height = int(max(m.shape[0] for m in masks) * (1 + style.get('baseline', 0))) + 12
     width = max(x + m.shape[1] for x, m in zip(starts, masks)) + 8
     coverage = np.zeros((height, width), np.float32)
     owner = np.zeros((height, width), np.int32)
@@ -128,9 +155,17 @@ def layout(glyphs, text, rng, style):
     return coverage[crop], owner[crop]
 
 
+def resized(mask, factor):
+    """A glyph mask scaled by `factor` (at least a pixel each way)."""
+    h, w = mask.shape
+    return cv2.resize(mask, (max(1, round(w * factor)), max(1, round(h * factor))),
+                      interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+
+
 def place(coverage, owner, rng, style):
     """The text into a canvas of the style's size: scaled, sheared, rotated, perspective-
-    distorted -> (coverage, owner) of the canvas's shape."""
+    distorted -> (coverage, owner) of the canvas's shape. Text larger than the canvas runs
+    off its edges: off one side, or, where the style says `crossing`, off both."""
     canvas_h, canvas_w = style['canvas']
     h, w = coverage.shape
     scale = min(canvas_h * style['text_height'] / h, canvas_w * style['text_width'] / w)
@@ -144,7 +179,9 @@ def place(coverage, owner, rng, style):
     target = (target - centre) @ turn.T
     target += rng.uniform(-1, 1, target.shape) * style['perspective'] * scale * h
     size = target.max(axis=0) - target.min(axis=0)
-    slack = np.maximum([canvas_w, canvas_h] - size, 0)
+    slack = [canvas_w, canvas_h] - size
+    if not style.get('crossing'):
+        slack = np.maximum(slack, 0)
     target += -target.min(axis=0) + slack * style['position']
     matrix = cv2.getPerspectiveTransform(corners, target.astype(np.float32))
     warped = cv2.warpPerspective(coverage, matrix, (canvas_w, canvas_h), flags=cv2.INTER_LINEAR)
@@ -161,7 +198,9 @@ def background(rng, style):
     if kind == 'solid':
         return np.broadcast_to(base, (h, w, 3)).astype(np.float32)
     if kind == 'gradient':
-        other = random_colour(rng, lightness=base.mean() / 255)
+        other = style.get('gradient_end')
+        if other is None:
+            other = random_colour(rng, lightness=base.mean() / 255)
         ramp = np.linspace(0, 1, w if rng.random() < 0.5 else h, dtype=np.float32)
         ramp = ramp[None, :, None] if len(ramp) == w else ramp[:, None, None]
         return base + (other - base) * np.broadcast_to(ramp, (h, w, 1))
@@ -246,6 +285,19 @@ def dots(image, rng, style):
         cv2.circle(image, centre, radius, random_colour(rng).tolist(), -1)
 
 
+def frame(image, style):
+    """A frame of the style's colour round the canvas (`frame_px` thick), or bands across
+    its top and bottom (`band_share` of its height each), as letterboxed pictures have;
+    drawn over everything, so a band may hide the tops of the glyphs, as a wide frame may."""
+    if style.get('frame_px'):
+        width = style['frame_px']
+        image[:width] = image[-width:] = style['frame_colour']
+        image[:, :width] = image[:, -width:] = style['frame_colour']
+    if style.get('band_share'):
+        band = max(1, int(image.shape[0] * style['band_share']))
+        image[:band] = image[-band:] = style['frame_colour']
+
+
 def finish(image, rng, style):
     """Grain, blur and JPEG artefacts -> BGR uint8."""
     if style['grain']:
@@ -285,11 +337,13 @@ def draw(glyphs, text, rng, style):
     image = np.ascontiguousarray(image * (1 - alpha) + ink * alpha, dtype=np.float32)
     lines(image, rng, style, mid_ink, style['lines_over'])
     dots(image, rng, style)
+    frame(image, style)
     return finish(image, rng, style)
 
 
-def training_style(rng):
-    """The knobs of one training captcha, each drawn at random."""
+def base_style(rng):
+    """The knobs that training captchas and the held-out looks share, each drawn at
+    random."""
     canvas_h = int(rng.choice([rng.integers(24, 60), rng.integers(60, 110),
                                rng.integers(110, 280)], p=[0.35, 0.5, 0.15]))
     aspect = rng.uniform(1.8, 5.0)
@@ -322,6 +376,48 @@ def training_style(rng):
         'blur': float(rng.choice([0, rng.uniform(0.3, 1.2)], p=[0.6, 0.4])),
         'jpeg': int(rng.choice([0, rng.integers(15, 90)], p=[0.6, 0.4])),
     }
+
+
+def training_style(rng):
+    """The knobs of one training captcha: base_style's, widened by what the public
+    generators of docs/generator-survey.md draw and base_style does not (turns up to 55
+    degrees, a size and baseline per glyph, text running off the canvas, frames and bands,
+    dark-to-light backgrounds), each in a share of the captchas."""
+    knobs = base_style(rng)
+    canvas_h, canvas_w = knobs['canvas']
+    if canvas_h > MAX_DRAWN_HEIGHT:  # the view is 60 rows: most of a taller canvas is lost
+        knobs['canvas'] = (MAX_DRAWN_HEIGHT, canvas_w * MAX_DRAWN_HEIGHT // canvas_h)
+    if rng.random() < 0.25:
+        knobs['rotate'] = tuple(sorted(rng.choice([-55, -45, -30, 30, 45, 55], 2,
+                                                  replace=False)))
+    if rng.random() < 0.35:
+        knobs['glyph_scale'] = (rng.uniform(0.55, 0.9), rng.uniform(1.0, 1.2))
+        knobs['baseline'] = rng.uniform(0.1, 0.7)
+    if rng.random() < 0.12:
+        knobs.update(crossing=True, text_height=rng.uniform(1.0, 1.25),
+                     text_width=rng.uniform(0.85, 1.02))
+    if knobs['background'] == 'gradient' and rng.random() < 0.5:
+        lightness = knobs['background_colour'].mean() / 255
+        away = rng.uniform(0.15, 0.4) * (-1 if lightness > 0.5 else 1)
+        knobs['gradient_end'] = random_colour(rng, float(np.clip(lightness + away, 0, 1)))
+    edge = rng.random()
+    if edge < 0.2:
+        knobs['frame_colour'] = frame_colour(rng)
+        if edge < 0.16:
+            knobs['frame_px'] = int(rng.integers(1, 5))
+        else:
+            knobs['band_share'] = rng.uniform(0.05, 0.2)
+    return knobs
+
+
+def frame_colour(rng):
+    """Black, a grey or any colour, as frames and bands are drawn."""
+    kind = rng.random()
+    if kind < 0.4:
+        return np.zeros(3, np.float32)
+    if kind < 0.7:
+        return np.full(3, rng.uniform(40, 200), np.float32)
+    return random_colour(rng)
 
 
 def wave(coverage, owner, amplitude_period):
@@ -383,7 +479,7 @@ HELD_OUT_BACKGROUNDS = {'checker': checker, 'stripes': stripes, 'grid': grid}
 def held_out_style(name, rng):
     """The knobs of one captcha of held-out style `name`: a fixed look around an effect
     training never draws."""
-    calm = dict(training_style(rng), angle=rng.uniform(-3, 3), perspective=0.02, shear=0.0,
+    calm = dict(base_style(rng), angle=rng.uniform(-3, 3), perspective=0.02, shear=0.0,
                 stretch=1.0, outline='none', lines_under=0, lines_over=0, dots=0, rings=0,
                 grain=0.0, blur=0.0, jpeg=0, opacity=1.0, spacing=(-0.1, 0.1),
                 rotate=(-15, 15), text_height=0.8, text_width=0.9,
@@ -441,7 +537,7 @@ class Drawer:
         self.style = style
         self.plain = MeasuringOnceCaptcha(width=CAPTCHA_WIDTH, height=CAPTCHA_HEIGHT,
                                           fonts=fonts)
-        self.glyphs = Glyphs(fonts)
+        self.glyphs = Glyphs(fonts, GLYPH_REUSE if style == 'robust' else 0.0)
 
     def draw(self, text, rng):
         """`text` as a captcha, BGR uint8; `rng` (numpy Generator) draws the style's knobs."""

@@ -249,12 +249,6 @@ class Conversion:
         top, bottom, left, right = text_box(bgr, self.width / self.height)
         return bgr[top:bottom, left:right]
 
-    def text_part_view(self, bgr):
-        """The view of the part of a BGR image where its text is (text_part), or None where
-        that part is the whole image."""
-        part = self.text_part(bgr)
-        return None if part.shape == bgr.shape else self.view(part)
-
     def window_views(self, bgr):
         """The views of a BGR image's windows (window_boxes), uint8 (k, height, width); none
         for an image too small to have windows as tall as the view."""

@@ -45,8 +45,8 @@ def add_reading_arguments(parser):
     parser.add_argument('--one_view', action='store_true',
                         help="read each image once, as converted, even where the model's "
                              "settings read images it is unsure of again, blurred "
-                             "(soft_view), thinned (thin_view), cut to where the text is "
-                             "(crop_view) and through windows (window_views): the shipped "
+                             "(soft_view), thinned (thin_view) and through windows "
+                             "(window_views): the shipped "
                              "model's do (docs/training.md, \"More views\")")
 
 
@@ -111,7 +111,7 @@ class LazyImages:
 
 # Another view's reading replaces the first view's only when it is this many times as
 # confident: docs/decisions.md#other-view-odds
-OTHER_VIEW_ODDS = 2.0
+OTHER_VIEW_ODDS = 1.5
 
 
 def is_unsure(reading):
@@ -122,22 +122,17 @@ def is_unsure(reading):
 
 def other_views(config, view, image):
     """The other views an image is read through, as its model's settings name them ->
-    (views (k, height, width) of the whole image or its text part, views (m, height, width)
-    of its windows): the view blurred (hp.soft_view) and thinned (hp.thin_view), the text
-    part's view (hp.crop_view), the windows' views (hp.window_views). `image` is the BGR
-    image, or None: then only the blurred and thinned views."""
+    (views (k, height, width) of the whole image, views (m, height, width) of its windows):
+    the view blurred (hp.soft_view) and thinned (hp.thin_view), the windows' views
+    (hp.window_views). `image` is the BGR image, or None: then no windows."""
     hp, conversion = config.hp, config.conversion
     none = np.zeros((0, conversion.height, conversion.width), np.uint8)
     wholes = [soften(view[None], hp.soft_view)] if hp.soft_view else []
     if hp.thin_view:
         wholes.append(thin(view[None]))
     windows = none
-    if image is not None:
-        part = conversion.text_part_view(image) if hp.crop_view else None
-        if part is not None:
-            wholes.append(part[None])
-        if hp.window_views:
-            windows = conversion.window_views(image)
+    if image is not None and hp.window_views:
+        windows = conversion.window_views(image)
     return np.concatenate([none, *wholes]), windows
 
 
@@ -154,30 +149,31 @@ def holds_in_order(part, text):
     return all(c in characters for c in part)
 
 
-def fuller_reading(best, windows):
+def fuller_reading(best, windows, share=FULLER_WINDOW_SHARE):
     """`best`, or the surest window reading that holds its text and more (holds_in_order)
-    and is at least FULLER_WINDOW_SHARE as confident, again until none is."""
+    and is at least `share` as confident, again until none is."""
     while True:
         fuller = [r for r in windows if len(r.text) > len(best.text) and
-                  holds_in_order(best.text, r.text) and
-                  r.confidence >= FULLER_WINDOW_SHARE * best.confidence]
+                  holds_in_order(best.text, r.text) and r.confidence >= share * best.confidence]
         if not fuller:
             return best
         best = max(fuller, key=lambda r: r.confidence)
 
 
-def best_other_reading(first, wholes, windows):
+def best_other_reading(first, wholes, windows, odds=OTHER_VIEW_ODDS,
+                       share=FULLER_WINDOW_SHARE):
     """The reading that replaces `first`: the surest of the other views' (made fuller from
-    the windows, fuller_reading), if it is OTHER_VIEW_ODDS times as confident, else
+    the windows, fuller_reading with `share`), if it is `odds` times as confident, else
     `first`. A window's reading counts only if it has at least as many characters as
     `first` and one or more: a window that cuts the text, or misses it, is often surer of
-    what it holds than the whole image is."""
+    what it holds than the whole image is. tools/reading_rules.py tries other odds and
+    shares."""
     whole_text = [r for r in windows if r.text and len(r.text) >= len(first.text)]
     candidates = list(wholes) + whole_text
     if not candidates:
         return first
-    best = fuller_reading(max(candidates, key=lambda r: r.confidence), windows)
-    return best if best.confidence > OTHER_VIEW_ODDS * first.confidence else first
+    best = fuller_reading(max(candidates, key=lambda r: r.confidence), windows, share)
+    return best if best.confidence > odds * first.confidence else first
 
 
 def read_views(model, views, beam_width=0, one_view=False, images=None):

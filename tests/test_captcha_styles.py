@@ -5,8 +5,11 @@ import pytest
 
 from common.captcha_styles import (
     CAPTCHA_NOISE,
+    GLYPH_BANK,
     HELD_OUT,
+    MAX_DRAWN_HEIGHT,
     Glyphs,
+    base_style,
     draw,
     held_out_style,
     training_style,
@@ -23,7 +26,7 @@ def glyphs(font):
 def calm(**knobs):
     """The knobs of a plain look: dark text on a white 60x200 canvas, nothing else; the
     test's knobs on top."""
-    style = dict(training_style(np.random.default_rng(0)), canvas=(60, 200), text_height=0.8,
+    style = dict(base_style(np.random.default_rng(0)), canvas=(60, 200), text_height=0.8,
                  text_width=0.9, stretch=1.0, shear=0.0, angle=0.0, perspective=0.0,
                  position=np.float32([0.5, 0.5]), spacing=(0.0, 0.0), rotate=(-5, 5),
                  background='solid', background_colour=WHITE, fill='solid', opacity=1.0,
@@ -145,3 +148,55 @@ def test_a_look_added_later_leaves_the_older_looks_captchas_alone():
     assert {next_number[name] for name in ('wave', 'shadow', 'grid', 'poster')} == {
         0.7225616775983184}
     assert next_number['dotted'] == 0.8083053343337484
+
+
+def test_a_frame_covers_the_outermost_pixels_only(glyphs):
+    black = np.zeros(3, np.float32)
+    framed = ink(drawn(glyphs, frame_px=2, frame_colour=black))
+    plain = ink(drawn(glyphs))
+    assert framed[:2].all() and framed[-2:].all() and framed[:, :2].all()
+    assert framed[:, -2:].all() and not framed[2:-2, -3].any()
+    assert not framed[2, 2:-2].any() and (framed[2:-2, 2:-2] == plain[2:-2, 2:-2]).all()
+
+
+def test_bands_cover_the_top_and_bottom(glyphs):
+    image = ink(drawn(glyphs, band_share=0.1, frame_colour=np.zeros(3, np.float32)))
+    assert image[:6].all() and image[-6:].all() and not image[6].all()
+
+
+def test_crossing_text_runs_off_either_edge_where_its_position_says(glyphs):
+    def at(top, **knobs):
+        return ink(drawn(glyphs, text_height=1.25, position=np.float32([0.5, top]), **knobs))
+    assert (at(0.0) == at(1.0)).all()  # too tall: the text's top at the canvas's, whatever
+    assert not (at(0.0, crossing=True) == at(1.0, crossing=True)).all()
+    top_cut, bottom_cut = at(1.0, crossing=True), at(0.0, crossing=True)
+    assert top_cut[0].sum() > top_cut[-1].sum() and bottom_cut[-1].sum() > bottom_cut[0].sum()
+
+
+def test_a_size_per_glyph_makes_glyphs_of_different_heights(glyphs):
+    def glyph_heights(image):
+        _, _, stats, _ = cv2.connectedComponentsWithStats(ink(image).astype(np.uint8))
+        return sorted(stats[1:, cv2.CC_STAT_HEIGHT])
+    even = glyph_heights(drawn(glyphs, spacing=(0.3, 0.3)))
+    uneven = glyph_heights(drawn(glyphs, spacing=(0.3, 0.3), glyph_scale=(0.5, 1.2),
+                                 baseline=0.5))
+    assert len(uneven) == len(even) == 4
+    assert max(uneven) / min(uneven) > max(even) / min(even) + 0.3
+
+
+def test_the_glyph_bank_serves_masks_again_only_when_asked_to(font):
+    rng = np.random.default_rng(0)
+    reusing, fresh = Glyphs([font], reuse=1.0), Glyphs([font])
+    first = [reusing.mask('7', (-5, 5), rng) for _ in range(GLYPH_BANK)]
+    again = reusing.mask('7', (-5, 5), rng)
+    assert any(again is mask for mask in first)
+    fresh.mask('7', (-5, 5), rng)
+    assert not fresh.banks
+
+
+def test_training_draws_the_surveyed_effects_and_no_huge_canvas():
+    styles = [training_style(np.random.default_rng(seed)) for seed in range(400)]
+    assert max(s['canvas'][0] for s in styles) <= MAX_DRAWN_HEIGHT
+    for knob in ('frame_px', 'band_share', 'crossing', 'glyph_scale', 'gradient_end'):
+        assert 0.02 < np.mean([knob in s for s in styles]) < 0.5, knob
+    assert max(max(map(abs, s['rotate'])) for s in styles) == 55

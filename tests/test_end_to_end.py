@@ -227,21 +227,19 @@ def shipped_model_without(folder, *settings):
     return folder / 'ocr'
 
 
-def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_text_part_and_windows(
+def test_the_shipped_model_reads_small_text_on_a_large_canvas_through_its_windows(
         tmp_path, unseen_fonts):
-    """The shipped model's settings add readings of the part of each image where its text
-    is (crop_view) and of windows of large images (window_views): `poster` captchas, small
-    text amid shapes on a 480x270 canvas, read better with each than by the same network
-    without it (docs/training.md, "More views")."""
+    """The shipped model's settings add readings of windows of large images (window_views):
+    `poster` captchas, small text amid shapes on a 480x270 canvas, read better with them
+    than by the same network without (docs/training.md, "More views")."""
     folder = tmp_path / 'poster'
     run_script('captcha_generator.py', unseen_fonts, '--style', 'poster', '--count', 40,
                '--out', folder, '--seed', 7)
-    neither = shipped_model_without(tmp_path / 'neither', 'crop_view', 'window_views')
-    text_part_only = shipped_model_without(tmp_path / 'text_part', 'window_views')
-    read = [exact_match_of(run_script('lstm_ocr_infer.py', '--prefix', prefix, '--epoch', 30,
-                                      '--eval', folder)) for prefix in (neither, text_part_only)]
-    read.append(exact_match_of(run_script('lstm_ocr_infer.py', '--eval', folder)))
-    assert read[1] >= read[0] + 0.1 and read[2] >= read[1] + 0.1, read
+    without = shipped_model_without(tmp_path / 'without', 'window_views')
+    read = [exact_match_of(run_script('lstm_ocr_infer.py', '--prefix', without, '--epoch', 30,
+                                      '--eval', folder)),
+            exact_match_of(run_script('lstm_ocr_infer.py', '--eval', folder))]
+    assert read[1] >= read[0] + 0.1, read
 
 
 def test_the_shipped_model_reads_shadowed_glyphs_through_its_thinned_view(tmp_path, unseen_fonts):
@@ -454,7 +452,7 @@ def test_finetuning_starts_from_exactly_the_checkpoints_parameters(alphanumeric,
     assert settings['hyperparameters']['augment'] is True  # fine-tuning's own settings
     assert settings['hyperparameters']['conversion'] == 'ink_crop'  # as given
     assert 'other views' not in result.stderr  # its checkpoint reads once
-    assert not settings['hyperparameters']['crop_view']
+    assert not settings['hyperparameters']['window_views']
 
 
 def test_the_letters_model_reads_letters_and_starts_fine_tuning_with_them(alphanumeric):
@@ -476,10 +474,10 @@ def test_the_letters_model_reads_letters_and_starts_fine_tuning_with_them(alphan
     assert 'new to the checkpoint' not in result.stderr
     # it reads images it is unsure of through the letters model's other views, as it does
     assert ('again through other views, as the checkpoint does: soft_view, thin_view, '
-            'crop_view, window_views' in result.stderr)
+            'window_views' in result.stderr)
     settings = json.loads((folder / 'from-alnum-config.json').read_text())['hyperparameters']
-    assert (settings['soft_view'], settings['thin_view'], settings['crop_view'],
-            settings['window_views']) == (1.0, True, True, True)
+    assert (settings['soft_view'], settings['thin_view'], settings['window_views']) == (
+        1.0, True, True)
 
 
 def test_a_folder_larger_than_a_chunk_is_read_in_order_with_a_progress_line(tmp_path, font):

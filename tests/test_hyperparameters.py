@@ -26,7 +26,7 @@ ORIGINAL = {
     'num_lstm_layer': 2, 'bidirectional': False, 'normalize': False, 'conv_channels': (),
     'column_pool': 1, 'conv_stride': 1, 'conversion': 'plain', 'num_columns': 80,
     'column_height': 30, 'style': 'plain', 'soft_view': 0.0, 'thin_view': False,
-    'crop_view': False, 'window_views': False, 'augment': False,
+    'window_views': False, 'augment': False,
 }
 
 

@@ -227,16 +227,6 @@ def test_a_captcha_whose_text_fills_it_is_not_cut(font):
     assert text_box(np.full((50, 50, 3), 255, np.uint8), 160 / 60) == (0, 50, 0, 50)
 
 
-def test_the_text_part_view_is_the_view_of_where_the_text_is(font):
-    canvas = np.full((360, 640, 3), (170, 210, 230), np.uint8)
-    canvas[200:260, 300:460] = _captcha(font)
-    conversion = Conversion('ink', 160, 60)
-    part = conversion.text_part_view(canvas)
-    assert part.shape == (60, 160) and part.dtype == np.uint8
-    np.testing.assert_array_equal(part, Conversion('ink_crop', 160, 60).view(canvas))
-    assert conversion.text_part_view(_captcha(font)) is None  # text filling the image
-
-
 def test_windows_cover_a_large_image_in_the_view_aspect_and_skip_a_small_one():
     aspect = 160 / 60
     boxes = window_boxes(270, 480, aspect, 60)

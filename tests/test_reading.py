@@ -45,7 +45,7 @@ def captchas(tmp_path_factory, unseen_fonts):
     paths = sorted(str(p) for p in folder.glob('*/*'))
     config = ONNXModel(SHIPPED_ONNX).config
     hp = config.hp
-    assert hp.crop_view and hp.soft_view and hp.thin_view and hp.window_views
+    assert hp.soft_view and hp.thin_view and hp.window_views
     _, views, errors = read_files(paths, config.conversion)
     assert not errors and views.shape == (24, 60, 160)
     return [read_image(path) for path in paths], views
@@ -62,9 +62,7 @@ def test_the_surest_other_reading_replaces_one_it_beats_by_the_odds(captchas):
         if first.confidence * OTHER_VIEW_ODDS >= 1:  # sure: not read again
             expected.append(first)
             continue
-        part = config.conversion.text_part_view(image)
-        wholes = [soften(view[None], sigma)[0], thin(view[None])[0]] + (
-            [] if part is None else [part])
+        wholes = [soften(view[None], sigma)[0], thin(view[None])[0]]
         windows = config.conversion.window_views(image)
         views_read += len(wholes) + len(windows)
         window_readings = read_batches(model.model, windows, 0) if len(windows) else []

@@ -86,8 +86,8 @@ def test_an_image_as_the_body_reads_as_the_cli_reads_it(server, captchas, expect
 
 def test_small_text_on_a_large_canvas_reads_through_its_other_views_as_the_cli_reads_it(
         server, tmp_path, unseen_fonts):
-    """The service reads every view the model's settings name, the part of the image where
-    its text is (crop_view) and windows (window_views) too, as lstm_ocr_infer.py does, and
+    """The service reads every view the model's settings name, windows (window_views) too,
+    as lstm_ocr_infer.py does, and
     with --one_view one view, as lstm_ocr_infer.py --one_view does: on `poster` captchas
     the views change what is read."""
     drawn = tmp_path / 'drawn'
