@@ -114,10 +114,10 @@ class LazyImages:
 OTHER_VIEW_ODDS = 1.5
 
 
-def is_unsure(reading):
+def is_unsure(reading, odds=OTHER_VIEW_ODDS):
     """Whether another view's reading could replace this one: only one less sure than
-    1 / OTHER_VIEW_ODDS can be beaten that many times over, confidences being probabilities."""
-    return reading.confidence * OTHER_VIEW_ODDS < 1
+    1 / `odds` can be beaten that many times over, confidences being probabilities."""
+    return reading.confidence * odds < 1
 
 
 def other_views(config, view, image):

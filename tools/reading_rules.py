@@ -28,6 +28,7 @@ from reader.reading import (  # noqa: E402
     OTHER_VIEW_ODDS,
     add_model_arguments,
     best_other_reading,
+    is_unsure,
     load_model,
     other_views,
     read_batches,
@@ -69,7 +70,7 @@ def named_readings(model, view, image):
 
 def apply_rule(first, named, views, odds, share):
     """The reading a rule gives an image from its first and other readings."""
-    if first.confidence * odds >= 1 or not views:
+    if not is_unsure(first, odds) or not views:
         return first
     wholes = [r for name in views if name in named for r in named[name][0]]
     windows = [r for name in views if name in named for r in named[name][1]]
@@ -87,7 +88,7 @@ def measure(model, folder):
         raise ValueError(f"{folder}: {errors[0]}")
     firsts = read_batches(model, views, 0)
     others = [named_readings(model, views[i], read_image(path))
-              if firsts[i].confidence * LOWEST_ODDS < 1 else {}
+              if is_unsure(firsts[i], LOWEST_ODDS) else {}
               for i, path in enumerate(tqdm(good, desc=os.path.basename(folder), leave=False))]
     return {name: np.mean([apply_rule(first, named, used, odds, share).text == label
                            for first, named, label in zip(firsts, others, labels)])
