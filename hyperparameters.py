@@ -19,7 +19,7 @@
   at 160x60 with a wider front end in 40 steps, for captchas from other generators, every
   image it is unsure of read again blurred (soft_view), thinned (thin_view) and, if
   large, through windows (window_views); the shipped model's recipe, trained on font_wide/
-  (fonts.py) on the looks as they were before issue #36 widened them. Why:
+  (fonts.py), then fine-tuned on the looks issue #36 widened. Why:
   docs/decisions.md#robust-recipe, and #soft-view, #thin-view and #window-views there.
 
 Every field can be overridden from the command line of lstm_ocr_train.py with the same

@@ -34,10 +34,10 @@ class Parser(argparse.ArgumentParser):
 def use_every_core():
     """Let MXNet's operators use every CPU this process may run on, for a process with no
     captcha workers beside it (readers, training from a dataset). MXNet's default is one
-    thread per two CPUs (it assumes hyper-threading), which on 2 cores leaves one idle. Its threads sleep while they wait
-    instead of spinning, so that a process sharing the machine slows down in proportion to
-    the cores it loses (docs/decisions.md#passive-threads). Works only before mxnet is
-    imported."""
+    thread per two CPUs (it assumes hyper-threading), which on 2 cores leaves one idle. Its
+    threads sleep while they wait instead of spinning, so that a process sharing the machine
+    slows down in proportion to the cores it loses (docs/decisions.md#passive-threads).
+    Works only before mxnet is imported."""
     os.environ.setdefault('OMP_NUM_THREADS', str(len(os.sched_getaffinity(0))))
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 

@@ -3,6 +3,7 @@ read differently by the two runtimes, no 5xx and no wrong answer under mixed or 
 the service's memory bounded."""
 import pytest
 
+from conftest import run_script
 from tools import bench
 
 pytestmark = pytest.mark.slow
@@ -41,3 +42,19 @@ def test_service_load_figures(fonts, capsys):
         assert found[f"serve{kind}_peak_rss_mb"] < RSS_BOUND_MB
     assert found['serve_alive_after_load'] == 1
     assert found['serve_rss_after_load_mb'] < RSS_BOUND_MB
+
+
+@pytest.mark.parametrize('network', [[], ['--rnn', 'fused', '--conv_channels', '16,32']])
+def test_network_speed_times_a_recipe_network(network):
+    result = run_script('tools/network_speed.py', '--recipe', 'robust', '--batch_size', '4',
+                        '--batches', '2', *network, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rate, unit = result.stdout.split()[:2]
+    assert float(rate) > 0 and unit == 'samples/s'
+    assert '(recipe robust, 1 thread(s), batch 4)' in result.stdout
+
+
+def test_network_speed_rejects_a_bad_setting():
+    result = run_script('tools/network_speed.py', '--conv_stride', '3', timeout=60)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert result.stderr.startswith('error:')

@@ -5,7 +5,7 @@ from conftest import run_script
 
 SCRIPTS = ['captcha_generator.py', 'lstm_ocr_train.py', 'lstm_ocr_infer.py', 'export_onnx.py',
            'lstm_ocr_serve.py', 'tools/plot_log.py', 'tools/launch_local.py', 'tools/bench.py',
-           'tools/get_fonts.py']
+           'tools/get_fonts.py', 'tools/network_speed.py']
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
