@@ -35,11 +35,13 @@ class TextCaptcha:
 
     `seed` makes the sequence of captchas reproducible: each seeded sample re-seeds the
     captcha package's noise and the style's knobs from this object's own generator, so two
-    seeded TextCaptchas used in turn do not disturb each other."""
+    seeded TextCaptchas used in turn do not disturb each other. The first `plain_first`
+    captchas are drawn plain, whatever the style."""
 
     def __init__(self, font_paths, alphabet=Alphabet(), length=(3, 4), num_label=4,
-                 conversion=Conversion(), seed=None, style='plain'):
+                 conversion=Conversion(), seed=None, style='plain', plain_first=0):
         self.drawer = Drawer(font_paths, style)
+        self.plain_left = plain_first
         self.alphabet, self.length, self.num_label = alphabet, length, num_label
         self.conversion = conversion
         self.seeded = seed is not None
@@ -57,7 +59,9 @@ class TextCaptcha:
             noise_seed = self.rng.getrandbits(64)
             CAPTCHA_NOISE.seed(noise_seed)
             self.style_rng = np.random.default_rng(noise_seed)
-        return self.drawer.draw(text, self.style_rng)
+        plain = self.plain_left > 0
+        self.plain_left -= plain
+        return self.drawer.draw(text, self.style_rng, plain)
 
     def get(self):
         """One sample: (the network's view, uint8 (height, width), its text)."""
@@ -90,16 +94,17 @@ class BatchMaker:
 
 
 class MPCaptcha:
-    """TextCaptcha whose batches are drawn by `num_processes` worker processes. `on_wait` is
-    called while the trainer waits for a batch (multiproc_data.MPData)."""
+    """TextCaptcha whose batches are drawn by `num_processes` worker processes, the first
+    `plain_first` captchas (shared among them) plain. `on_wait` is called while the trainer
+    waits for a batch (multiproc_data.MPData)."""
 
     def __init__(self, font_paths, alphabet=Alphabet(), length=(3, 4), num_label=4,
                  conversion=Conversion(), style='plain', num_processes=1, max_queue_size=8,
-                 batch_size=128, seed=None, on_wait=None):
+                 batch_size=128, seed=None, on_wait=None, plain_first=0):
         self.batch_size = batch_size
         maker = BatchMaker(batch_size, seed, font_paths=font_paths, alphabet=alphabet,
                            length=length, num_label=num_label, conversion=conversion,
-                           style=style)
+                           style=style, plain_first=-(-plain_first // num_processes))
         batch_arrays = [((batch_size, conversion.height, conversion.width), np.uint8),
                         ((batch_size, num_label), np.float32)]
         self.mp_data = MPData(num_processes, max_queue_size, maker, arrays=batch_arrays,

@@ -15,12 +15,14 @@
   CPU, four times the updates). Images are read through the 'ink' conversion
   (image_conversion.py), which keeps coloured text that gray loses. Why:
   docs/decisions.md#fast-recipe and docs/decisions.md#ink.
-- `robust`: `fast` trained longer on captchas of many looks (captcha_styles.py) and read
-  at 160x60 with a wider front end in 40 steps, for captchas from other generators, every
-  image it is unsure of read again blurred (soft_view), thinned (thin_view) and, if
-  large, through windows (window_views); the shipped model's recipe, trained on font_wide/
-  (fonts.py), then fine-tuned on the looks issue #36 widened. Why:
-  docs/decisions.md#robust-recipe, and #soft-view, #thin-view and #window-views there.
+- `robust`: `fast` trained longer on captchas of many looks (captcha_styles.py), its first
+  epoch plain (plain_first), and read at 160x60 with a wider front end in 40 steps, for
+  captchas from other generators, every image it is unsure of read again blurred
+  (soft_view), thinned (thin_view) and, if large, through windows (window_views). Its
+  first convolution is strided and its LSTM fused, twice the rate of the full-resolution,
+  unrolled network the shipped model was trained with (model/ocr-config.json records it),
+  on font_wide/ (fonts.py). Why: docs/decisions.md#robust-recipe and #plain-first, and
+  #soft-view, #thin-view and #window-views there.
 
 Every field can be overridden from the command line of lstm_ocr_train.py with the same
 name (e.g. --batch_size 64); each field's metadata says how its value is parsed.
@@ -28,7 +30,7 @@ name (e.g. --batch_size 64); each field's metadata says how its value is parsed.
 import argparse
 from dataclasses import dataclass, field, fields, replace
 
-from common.cli import non_negative_float, positive_float, positive_int
+from common.cli import non_negative_float, non_negative_int, positive_float, positive_int
 from common.image_conversion import CONVERSIONS
 
 XAVIER = {'factor_type': 'in', 'magnitude': 2.34}  # the original's initializer, every recipe
@@ -88,6 +90,9 @@ class Hyperparams:
                                   "captcha package's own, or 'robust', its glyphs in a random "
                                   "mix of other looks (captcha_styles.py); validation captchas "
                                   "are always plain", str, ['plain', 'robust'])
+    plain_first: int = setting(0, "captchas of a run drawn plain before the --style mix "
+                                  "begins, so that the network leaves CTC's all-blank start "
+                                  "on easy captchas; 0 = none", non_negative_int)
     soft_view: float = setting(0.0, "reading: also read images it is unsure of with their "
                                     "ink spread by a pixel and blurred by a Gaussian of this "
                                     "sigma (view pixels), and keep that reading where it is "
@@ -150,16 +155,19 @@ RECIPES = {
 }
 # the blurred view joins glyphs broken into dots or hatching: see docs/decisions.md#soft-view
 SOFT_VIEW = 1.0
+# an epoch of plain captchas first: off CTC's all-blank start sooner, docs/decisions.md#plain-first
+PLAIN_FIRST = 16000
 
 # other generators' captchas (many looks, 160x60, 40 steps): docs/decisions.md#robust-recipe
 RECIPES['robust'] = replace(RECIPES['fast'], style='robust', train_epoch_size=16000,
                             num_columns=160, column_height=60, column_pool=4,
-                            conv_channels=(32, 64), num_hidden=128, soft_view=SOFT_VIEW,
-                            thin_view=True, window_views=True)
+                            conv_channels=(32, 64), conv_stride=2, rnn='fused',
+                            num_hidden=128, soft_view=SOFT_VIEW, thin_view=True,
+                            window_views=True, plain_first=PLAIN_FIRST)
 
 # for a few hundred labelled images, an epoch one pass: docs/decisions.md#finetune-settings
 FINETUNE = {'batch_size': 16, 'num_epoch': 40, 'optimizer': 'adam', 'learning_rate': 0.003,
-            'lr_schedule': 'cosine', 'augment': True}
+            'lr_schedule': 'cosine', 'augment': True, 'plain_first': 0}
 # the fewest LSTM steps a fine-tuned network reads in: docs/decisions.md#finetune-steps
 FINETUNE_STEPS = 40
 # fewer passes over a large dataset read as well: docs/decisions.md#finetune-samples

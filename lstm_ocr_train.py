@@ -109,13 +109,18 @@ def add_hyperparameters(parser, recipe):
                            help=f"{meta['help']} (default: {shown})", **kind)
 
 
-def parse_args(argv=None):
-    # The recipe sets the other options' defaults shown in --help, so it is read first.
+def read_recipe(argv=None):
+    """The --recipe option, read before the others because the recipe sets their defaults
+    shown in --help -> (its parser, to give the full parser as a parent; the recipe's name)."""
     recipe_parser = Parser(add_help=False, allow_abbrev=False)
     recipe_parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast',
                                help="default settings: 'fast'; 'robust', for captchas of "
                                     "other generators; or the original example's 'seed'")
-    recipe = recipe_parser.parse_known_args(argv)[0].recipe
+    return recipe_parser, recipe_parser.parse_known_args(argv)[0].recipe
+
+
+def parse_args(argv=None):
+    recipe_parser, recipe = read_recipe(argv)
     parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas "
                                 "or on labelled images.", parents=[recipe_parser],
                     allow_abbrev=False)

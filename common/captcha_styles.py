@@ -539,9 +539,11 @@ class Drawer:
                                           fonts=fonts)
         self.glyphs = Glyphs(fonts, GLYPH_REUSE if style == 'robust' else 0.0)
 
-    def draw(self, text, rng):
-        """`text` as a captcha, BGR uint8; `rng` (numpy Generator) draws the style's knobs."""
-        if self.style == 'plain' or (self.style == 'robust' and rng.random() < PLAIN_SHARE):
+    def draw(self, text, rng, plain=False):
+        """`text` as a captcha, BGR uint8; `rng` (numpy Generator) draws the style's knobs.
+        `plain` draws it as the 'plain' style would, whatever the style."""
+        if (plain or self.style == 'plain'
+                or (self.style == 'robust' and rng.random() < PLAIN_SHARE)):
             return to_bgr(self.plain.generate_image(text))
         knobs = (training_style(rng) if self.style == 'robust'
                  else held_out_style(self.style, rng))

@@ -71,6 +71,16 @@ def test_plain_is_the_packages_size_and_other_looks_have_their_own(font):
         assert len(looks) == 1 and looks != plain, style  # each held-out look: one canvas
 
 
+def test_plain_first_draws_a_runs_first_captchas_plain(font):
+    plain = TextCaptcha([font], seed=5)
+    mixed = TextCaptcha([font], seed=5, style='robust', plain_first=4)
+    pairs = [(plain.get(), mixed.get()) for _ in range(12)]
+    for (plain_view, plain_text), (view, text) in pairs[:4]:
+        assert text == plain_text
+        np.testing.assert_array_equal(view, plain_view)
+    assert any(not np.array_equal(a[0], b[0]) for a, b in pairs[4:])  # then the mix
+
+
 def test_get_batch_labels_match_texts(font):
     views, labels = TextCaptcha([font], seed=3).get_batch(6)
     view, text = TextCaptcha([font], seed=3).get()

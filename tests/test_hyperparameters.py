@@ -25,8 +25,8 @@ ORIGINAL = {
     'wd': 0.00001, 'clip_gradient': 0.0, 'rnn': 'unrolled', 'num_hidden': 100,
     'num_lstm_layer': 2, 'bidirectional': False, 'normalize': False, 'conv_channels': (),
     'column_pool': 1, 'conv_stride': 1, 'conversion': 'plain', 'num_columns': 80,
-    'column_height': 30, 'style': 'plain', 'soft_view': 0.0, 'thin_view': False,
-    'window_views': False, 'augment': False,
+    'column_height': 30, 'style': 'plain', 'plain_first': 0, 'soft_view': 0.0,
+    'thin_view': False, 'window_views': False, 'augment': False,
 }
 
 
@@ -40,23 +40,23 @@ def test_every_recipe_initialises_as_the_original():
 
 
 def test_finetuning_keeps_the_network_in_at_least_forty_steps_and_trains_for_few_images():
-    shipped = RECIPES['robust']
-    tuned = finetuning(RECIPES['fast'], shipped)
-    assert shipped.num_steps == tuned.num_steps == FINETUNE_STEPS == 40
+    robust = RECIPES['robust']
+    tuned = finetuning(RECIPES['fast'], robust)
+    assert robust.num_steps == tuned.num_steps == FINETUNE_STEPS == 40
     for name in NETWORK_FIELDS:
-        assert getattr(tuned, name) == getattr(shipped, name), name
+        assert getattr(tuned, name) == getattr(robust, name), name
     assert {name: getattr(tuned, name) for name in FINETUNE} == FINETUNE
     assert tuned.style == RECIPES['fast'].style  # the recipe's, not the checkpoint's
-    # it reads through the checkpoint's other views: the shipped model's all, fast's none
+    # it reads through the checkpoint's other views: robust's all, fast's none
     for name in VIEW_FIELDS:
-        assert getattr(tuned, name) == getattr(shipped, name) != getattr(RECIPES['fast'], name)
+        assert getattr(tuned, name) == getattr(robust, name) != getattr(RECIPES['fast'], name)
         assert getattr(finetuning(RECIPES['robust'], RECIPES['fast']), name) == getattr(
             RECIPES['fast'], name)
     # fewer steps are doubled until there are 40: pooling has no parameters
     assert finetuning(RECIPES['fast'], RECIPES['fast']).num_steps == 40
-    ten_steps = dataclasses.replace(shipped, column_pool=16)
+    ten_steps = dataclasses.replace(robust, column_pool=16, conv_stride=1)
     assert finetuning(RECIPES['fast'], ten_steps).column_pool == 4
-    strided = dataclasses.replace(shipped, column_pool=16, conv_stride=2)
+    strided = dataclasses.replace(robust, column_pool=16)
     assert finetuning(RECIPES['fast'], strided).column_pool == 4  # still a multiple of 2
     # a network without column pooling (the original's) keeps its steps
     assert finetuning(RECIPES['fast'], RECIPES['seed']).num_steps == 80

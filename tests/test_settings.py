@@ -10,6 +10,7 @@ from captcha_generator import TextCaptcha, encoded
 from common.alphabet import Alphabet, parse_charset
 from hyperparameters import FINETUNE, NETWORK_FIELDS, RECIPES, VIEW_FIELDS
 from training import model_config, settings
+from training.data import plain_left
 from training.model_config import ModelConfig
 
 
@@ -92,6 +93,11 @@ def test_a_fine_tuned_run_keeps_the_checkpoints_network_in_more_steps(tmp_path, 
     assert any('Reading in 40 LSTM steps where the checkpoint read in 20' in note
                for note in run.notes)
     assert any(note.startswith('Labels are folded to upper case') for note in run.notes)
+
+
+def test_a_resumed_run_draws_only_the_plain_captchas_it_has_left():
+    hp = dataclasses.replace(RECIPES['robust'], plain_first=20000, train_epoch_size=16000)
+    assert [plain_left(hp, epochs_done) for epochs_done in (0, 1, 2)] == [20000, 4000, 0]
 
 
 def test_fine_tuning_takes_fewer_passes_over_a_large_dataset_as_an_adjustment():

@@ -54,7 +54,7 @@ from common.captcha_styles import CAPTCHA_HEIGHT, CAPTCHA_WIDTH
 from common.cli import Parser, use_every_core
 from common.fonts import TRAINING_FONTS
 from common.image_conversion import Conversion, decode_image, network_input
-from hyperparameters import RECIPES
+from hyperparameters import RECIPES, XAVIER
 from ocr_iter import OCRIter
 from reader.mxnet_reader import MXNetModel
 from reader.onnx_reader import ONNXModel
@@ -175,14 +175,25 @@ def recipe_symbol(recipe, rnn, batch_size=BATCH):
     return lstm.config_network(config, 'ctc'), lstm.config_init_states(config, batch_size)
 
 
-def training_module(symbol, init_states, batch_size=BATCH):
+def training_module(symbol, init_states, batch_size=BATCH, view=VIEW, num_label=NUM_LABEL,
+                    optimizer='adam', learning_rate=0.001):
+    """`symbol` bound for training on batches of `view`s, initialised as lstm_ocr_train.py
+    initialises a fresh run."""
     module = mx.mod.Module(symbol, data_names=['data'] + [n for n, _ in init_states],
                            label_names=['label'])
-    module.bind([('data', (batch_size, VIEW.width, VIEW.height))] + init_states,
-                [('label', (batch_size, NUM_LABEL))])
-    module.init_params(mx.init.Xavier(factor_type='in', magnitude=2.34))
-    module.init_optimizer(optimizer='adam', optimizer_params={'learning_rate': 0.001})
+    module.bind([('data', (batch_size, view.width, view.height))] + init_states,
+                [('label', (batch_size, num_label))])
+    module.init_params(mx.init.Xavier(**XAVIER))
+    module.init_optimizer(optimizer=optimizer, optimizer_params={'learning_rate': learning_rate})
     return module
+
+
+def captcha_batch(drawer, batch_size, init_states):
+    """One DataBatch of `batch_size` captchas from a TextCaptcha, with zero initial states."""
+    views, labels = drawer.get_batch(batch_size)
+    return mx.io.DataBatch([mx.nd.array(network_input(views))]
+                           + [mx.nd.zeros(s) for _, s in init_states],
+                           [mx.nd.array(labels)])
 
 
 def train_step(module, batch):
@@ -194,10 +205,7 @@ def train_step(module, batch):
 def compute_samples_per_s(symbol, init_states, repeats):
     """Forward+backward+update of one fixed batch of 128 real captchas."""
     module = training_module(symbol, init_states)
-    views, labels = TextCaptcha(TRAINING_FONTS[:1], seed=0).get_batch(BATCH)
-    batch = mx.io.DataBatch([mx.nd.array(network_input(views))]
-                            + [mx.nd.zeros(s) for _, s in init_states],
-                            [mx.nd.array(labels)])
+    batch = captcha_batch(TextCaptcha(TRAINING_FONTS[:1], seed=0), BATCH, init_states)
     return BATCH / median_seconds(lambda: train_step(module, batch), repeats)
 
 

@@ -9,7 +9,6 @@ varies between days: compare two networks only when run in turn in one sitting.
 """
 import os
 import sys
-import time
 from dataclasses import fields, replace
 
 # run as `python tools/NAME.py`: the example's root holds the modules these scripts use
@@ -17,14 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common.cli import Parser, fail, positive_int
 from hyperparameters import RECIPES, Hyperparams
-from lstm_ocr_train import add_hyperparameters
+from lstm_ocr_train import add_hyperparameters, read_recipe
 
 
 def parse_args(argv=None):
-    recipe_parser = Parser(add_help=False, allow_abbrev=False)
-    recipe_parser.add_argument('--recipe', choices=sorted(RECIPES), default='fast',
-                               help="the settings to start from")
-    recipe = recipe_parser.parse_known_args(argv)[0].recipe
+    recipe_parser, recipe = read_recipe(argv)
     parser = Parser(description=__doc__.split('\n\n')[0], parents=[recipe_parser],
                     allow_abbrev=False)
     parser.add_argument('--threads', type=positive_int, default=1,
@@ -40,50 +36,22 @@ def parse_args(argv=None):
     return args
 
 
-def training_module(config, batch_size):
-    import mxnet as mx
-
+def samples_per_s(hp, batches):
+    """The median rate of `batches` training steps on one batch drawn in the recipe's look."""
     import lstm
-    init_states = lstm.config_init_states(config, batch_size)
-    module = mx.mod.Module(lstm.config_network(config, 'ctc'),
-                           data_names=['data'] + [name for name, _ in init_states],
-                           label_names=['label'])
-    conversion = config.conversion
-    module.bind([('data', (batch_size, conversion.width, conversion.height))] + init_states,
-                [('label', (batch_size, config.num_label))])
-    module.init_params(mx.init.Xavier(factor_type='in', magnitude=2.34))
-    module.init_optimizer(optimizer=config.hp.optimizer,
-                          optimizer_params={'learning_rate': config.hp.learning_rate})
-    return module, init_states
-
-
-def one_batch(config, init_states, batch_size):
-    """A batch of captchas drawn in the recipe's look and converted to its view."""
-    import mxnet as mx
-
     from captcha_generator import TextCaptcha
     from common.fonts import TRAINING_FONTS
-    from common.image_conversion import network_input
-    drawer = TextCaptcha(TRAINING_FONTS, conversion=config.conversion, seed=0,
-                         style=config.hp.style)
-    views, labels = drawer.get_batch(batch_size)
-    return mx.io.DataBatch([mx.nd.array(network_input(views))]
-                           + [mx.nd.zeros(shape) for _, shape in init_states],
-                           [mx.nd.array(labels)])
-
-
-def samples_per_s(hp, batches):
+    from tools import bench  # imports MXNet: only once main has set its threads
     from training.model_config import ModelConfig
     config = ModelConfig(hp)
-    module, init_states = training_module(config, hp.batch_size)
-    batch = one_batch(config, init_states, hp.batch_size)
-    for step in range(3 + batches):
-        if step == 3:
-            start = time.perf_counter()
-        module.forward_backward(batch)
-        module.update()
-        module.get_outputs()[0].wait_to_read()
-    return batches * hp.batch_size / (time.perf_counter() - start)
+    init_states = lstm.config_init_states(config, hp.batch_size)
+    module = bench.training_module(lstm.config_network(config, 'ctc'), init_states,
+                                   hp.batch_size, config.conversion, config.num_label,
+                                   hp.optimizer, hp.learning_rate)
+    drawer = TextCaptcha(TRAINING_FONTS, conversion=config.conversion, seed=0, style=hp.style)
+    batch = bench.captcha_batch(drawer, hp.batch_size, init_states)
+    seconds = bench.median_seconds(lambda: bench.train_step(module, batch), batches, warmup=3)
+    return hp.batch_size / seconds
 
 
 def main():

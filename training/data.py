@@ -96,6 +96,12 @@ def labelled_set(loaded, config, shuffle=False, augment=False, seed=None):
     return datasets.LabelledSet(views, labels, shuffle, augment, seed)
 
 
+def plain_left(hp, begin_epoch):
+    """Of the run's first hp.plain_first captchas drawn plain, those a run resumed after
+    `begin_epoch` epochs has still to draw."""
+    return max(0, hp.plain_first - begin_epoch * hp.train_epoch_size)
+
+
 def training_source(settings, data, rank, num_workers, interrupts):
     """Worker processes drawing fresh captchas (each run of workers seeded by its rank), or
     this worker's share of a labelled dataset -> (source, batches per epoch, validation held
@@ -106,7 +112,8 @@ def training_source(settings, data, rank, num_workers, interrupts):
         source = MPCaptcha(data.fonts, config.alphabet, data.source.length, config.num_label,
                            config.conversion, hp.style, num_processes=settings.num_proc,
                            max_queue_size=2 * settings.num_proc, batch_size=hp.batch_size,
-                           seed=seed, on_wait=interrupts.check)
+                           seed=seed, on_wait=interrupts.check,
+                           plain_first=plain_left(hp, settings.begin_epoch))
         source.start()
         return source, hp.train_epoch_size // hp.batch_size, None
     train = labelled_set(data.train, config, shuffle=True, augment=hp.augment, seed=seed)
