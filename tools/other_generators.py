@@ -1,4 +1,5 @@
-"""Draw labelled digit captchas with public captcha generators, to read what this example never drew.
+"""Draw labelled digit captchas with public captcha generators, to read what this example
+never drew.
 
 Run it inside a throwaway environment, never the project's: it imports the generator packages,
 which are no dependency of this project and are never trained on (docs/other-generators.md):
@@ -6,7 +7,8 @@ which are no dependency of this project and are never trained on (docs/other-gen
     python3 -m venv /tmp/gen-env
     /tmp/gen-env/bin/pip install ddddocr==1.6.1 claptcha==0.3.3 wheezy.captcha==3.2.2 \\
         multicolorcaptcha==1.2.0 easy-captcha==1.3.3 generate-captcha==0.0.4
-    /tmp/gen-env/bin/pip install --no-deps captchagen==0.1.0 captchagenerator==2.0.0 util-captcha==0.2.2
+    /tmp/gen-env/bin/pip install --no-deps captchagen==0.1.0 captchagenerator==2.0.0 \\
+        util-captcha==0.2.2
     /tmp/gen-env/bin/pip install pillow==9.5.0
     /tmp/gen-env/bin/python tools/other_generators.py --out data --count 300
 
@@ -51,7 +53,8 @@ def draw_wheezy(folder, index):
 
 
 def draw_multicolorcaptcha(folder, index):
-    """multicolorcaptcha's defaults: size number 2 (as documented), difficulty 2, digits, one colour, its fonts."""
+    """multicolorcaptcha's defaults: size number 2 (as documented), difficulty 2, digits,
+    one colour, its fonts."""
     from multicolorcaptcha import CaptchaGenerator
     captcha = CaptchaGenerator(2).gen_captcha_image(difficult_level=2)
     return captcha.characters, captcha.image
@@ -71,7 +74,8 @@ def draw_captchagen(folder, index):
 
 
 def draw_util_captcha(folder, index):
-    """util-captcha's documented default (chars, noise curves, noise dots; 120x40 RGBA) with its arial.ttf."""
+    """util-captcha's documented default (chars, noise curves, noise dots; 120x40 RGBA) with
+    its arial.ttf."""
     from util_captcha import ImageCaptcha
     captcha = ImageCaptcha()
     text = random_digits()
@@ -82,21 +86,24 @@ def draw_util_captcha(folder, index):
 
 
 def draw_easy_captcha(folder, index):
-    """easy-captcha's DefaultGenerator (its TruenoBdOlIt font, any turn, lines, dots, arcs; 100x50)."""
+    """easy-captcha's DefaultGenerator (its TruenoBdOlIt font, any turn, lines, dots, arcs;
+    100x50)."""
     from captcha import DefaultGenerator
     text = random_digits()
     return text, DefaultGenerator().make_captcha(text)
 
 
 def draw_easy_captcha_simple(folder, index):
-    """easy-captcha's SimpleGenerator (its AuxinMedium font, upright, a colour per glyph; 100x50)."""
+    """easy-captcha's SimpleGenerator (its AuxinMedium font, upright, a colour per glyph;
+    100x50)."""
     from captcha import SimpleGenerator
     text = random_digits()
     return text, SimpleGenerator().make_captcha(text)
 
 
 def draw_captchagenerator(folder, index):
-    """CaptchaGenerator's documented TextCaptcha (720x240, navy/dark red, medium, modern) with digits.
+    """CaptchaGenerator's documented TextCaptcha (720x240, navy/dark red, medium, modern)
+    with digits.
 
     Given no font it falls back to DejaVu Sans; it is named here so that the fallback is sure.
     """
@@ -143,7 +150,8 @@ def save(drawn, folder, text, index):
 
 
 def draw_set(name, out, count, seed):
-    """Draw `count` captchas with one generator into OUT/dev-<name>/, seeded for a repeatable set."""
+    """Draw `count` captchas with one generator into OUT/dev-<name>/, seeded for a repeatable
+    set."""
     folder = os.path.join(out, f'dev-{name}')
     os.makedirs(folder, exist_ok=True)
     random.seed(seed)
@@ -154,7 +162,7 @@ def draw_set(name, out, count, seed):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('generators', nargs='*', default=list(GENERATORS),
                         help=f'which to draw (default: all): {", ".join(GENERATORS)}')
     parser.add_argument('--out', default='data', help='folder that gets dev-<generator>/')
