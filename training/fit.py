@@ -8,6 +8,7 @@ line and an exit code.
 import hashlib
 import logging
 import random
+import warnings
 
 import mxnet as mx
 import numpy as np
@@ -173,13 +174,17 @@ def fit(settings, data, kvstore, interrupts, start):
             checkpoint.create_folder(settings.prefix)
         epoch_log = EpochLog(f"{settings.prefix}-log.csv" if rank == 0 else None, start,
                              train_metric, count * hp.batch_size, settings.begin_epoch)
-        module.fit(train_data=train_iter, eval_data=val_iter, eval_metric=train_metric,
-                   validation_metric=make_metric(config.loss, ['acc', 'lcs'], hp.num_steps),
-                   kvstore=kvstore, optimizer=hp.optimizer,
-                   optimizer_params=optimizer_params(hp, count, settings.begin_epoch),
-                   initializer=mx.init.Xavier(**XAVIER), **start_from,
-                   begin_epoch=settings.begin_epoch, num_epoch=hp.num_epoch,
-                   **callbacks(settings, module, rank, count, interrupts, epoch_log))
+        with warnings.catch_warnings():
+            # a resumed Module holds its checkpoint's parameters; fit's init_params says so
+            warnings.filterwarnings('ignore', message='Parameters already initialized')
+            module.fit(train_data=train_iter, eval_data=val_iter, eval_metric=train_metric,
+                       validation_metric=make_metric(config.loss, ['acc', 'lcs'],
+                                                     hp.num_steps),
+                       kvstore=kvstore, optimizer=hp.optimizer,
+                       optimizer_params=optimizer_params(hp, count, settings.begin_epoch),
+                       initializer=mx.init.Xavier(**XAVIER), **start_from,
+                       begin_epoch=settings.begin_epoch, num_epoch=hp.num_epoch,
+                       **callbacks(settings, module, rank, count, interrupts, epoch_log))
         if num_workers > 1:
             logging.info("Worker %d of %d: parameters sha1 %s", rank, num_workers,
                          parameter_digest(module))
