@@ -119,6 +119,12 @@ def read_recipe(argv=None):
     return recipe_parser, recipe_parser.parse_known_args(argv)[0].recipe
 
 
+def explicit_hyperparameters(args):
+    """The hyperparameters given on the command line (the others' default is SUPPRESS)."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparams)
+            if hasattr(args, f.name)}
+
+
 def parse_args(argv=None):
     recipe_parser, recipe = read_recipe(argv)
     parser = Parser(description="Train the LSTM-OCR example with CTC loss on random captchas "
@@ -130,8 +136,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.given = {name for name, value in vars(args).items()
                   if value != parser.get_default(name)}  # hyperparameters' default: SUPPRESS
-    args.explicit = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparams)
-                     if hasattr(args, f.name)}
+    args.explicit = explicit_hyperparameters(args)
     if args.finetune is not None and args.load_epoch is not None:
         parser.error("give --finetune (a new run from a checkpoint) or --load_epoch (the same "
                      "run, resumed), not both")

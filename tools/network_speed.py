@@ -9,14 +9,14 @@ varies between days: compare two networks only when run in turn in one sitting.
 """
 import os
 import sys
-from dataclasses import fields, replace
+from dataclasses import replace
 
 # run as `python tools/NAME.py`: the example's root holds the modules these scripts use
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common.cli import Parser, fail, positive_int
-from hyperparameters import RECIPES, Hyperparams
-from lstm_ocr_train import add_hyperparameters, read_recipe
+from hyperparameters import RECIPES
+from lstm_ocr_train import add_hyperparameters, explicit_hyperparameters, read_recipe
 
 
 def parse_args(argv=None):
@@ -29,8 +29,7 @@ def parse_args(argv=None):
                         help="batches timed, after 3 to warm up")
     add_hyperparameters(parser, recipe)
     args = parser.parse_args(argv)
-    args.hp = replace(RECIPES[recipe], **{f.name: getattr(args, f.name)
-                                          for f in fields(Hyperparams) if hasattr(args, f.name)})
+    args.hp = replace(RECIPES[recipe], **explicit_hyperparameters(args))
     if args.hp.problem():
         parser.error(args.hp.problem())
     return args
