@@ -482,7 +482,8 @@ def test_the_letters_model_reads_letters_and_starts_fine_tuning_with_them(alphan
 
 def test_a_folder_larger_than_a_chunk_is_read_in_order_with_a_progress_line(tmp_path, font):
     """lstm_ocr_infer.py decodes, reads and prints CHUNK_SIZE images at a time, so a folder
-    of any size fits in memory: every image is still read, in order, as it reads alone."""
+    of any size fits in memory: every image is still read, in order, as it reads in a
+    folder of one chunk."""
     import lstm_ocr_infer
     drawn = tmp_path / 'drawn'
     run_script('captcha_generator.py', font, '--count', 3, '--out', drawn, '--seed', 3)
@@ -496,8 +497,8 @@ def test_a_folder_larger_than_a_chunk_is_read_in_order_with_a_progress_line(tmp_
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r['path'] for r in records] == [str(folder / f'{i:05d}.png') for i in range(count)]
-    alone = [json.loads(run_script('lstm_ocr_infer.py', '--json', path).stdout)['text']
-             for path in captchas]
+    one_chunk = run_script('lstm_ocr_infer.py', '--json', drawn)
+    alone = [json.loads(line)['text'] for line in one_chunk.stdout.splitlines()]
     assert [r['text'] for r in records] == [alone[i % 3] for i in range(count)]
     assert re.search(rf"chunks of {lstm_ocr_infer.CHUNK_SIZE} images read: 100%.* 2/2",
                      result.stderr)
