@@ -498,7 +498,7 @@ def test_a_folder_larger_than_a_chunk_is_read_in_order_with_a_progress_line(tmp_
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r['path'] for r in records] == [str(folder / f'{i:05d}.png') for i in range(count)]
     one_chunk = run_script('lstm_ocr_infer.py', '--json', drawn)
-    alone = [json.loads(line)['text'] for line in one_chunk.stdout.splitlines()]
-    assert [r['text'] for r in records] == [alone[i % 3] for i in range(count)]
+    in_one_chunk = [json.loads(line)['text'] for line in one_chunk.stdout.splitlines()]
+    assert [r['text'] for r in records] == [in_one_chunk[i % 3] for i in range(count)]
     assert re.search(rf"chunks of {lstm_ocr_infer.CHUNK_SIZE} images read: 100%.* 2/2",
                      result.stderr)
